@@ -1,0 +1,185 @@
+"""The layer functions, with PyTorch's names and argument order (``torch.nn.functional``).
+
+The ``nn`` layers hold parameters and call these; a student can also call them
+directly with their own weight tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigan import backend
+from minigan.autograd import Function, Tensor
+from minigan.conv import conv2d, conv_transpose2d
+from minigan.ops import concat, leaky_relu, matmul, mean, relu, reshape, sigmoid, softplus, stack, tanh
+from minigan.ops import sum as _sum
+
+__all__ = [
+    "linear",
+    "conv2d",
+    "conv_transpose2d",
+    "batch_norm",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "dropout",
+    "concat",
+    "stack",
+    "embedding",
+    "one_hot",
+]
+
+
+class Linear(Function):
+    """y = x W^T + b for x (N, in), W (out, in), b (out,).
+
+    Backward: dx = gy W, dW = gy^T x, db = sum over the batch of gy.
+    """
+
+    def forward(self, x, weight, bias=None):
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, gy):
+        x, weight = self.inputs[:2]
+        need = self.needs_input_grad
+        gx = matmul(gy, weight) if need[0] else None
+        gw = matmul(gy.T, x) if need[1] else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        gb = _sum(gy, axis=0) if need[2] else None
+        return gx, gw, gb
+
+
+def _check_float_pair(name: str, x: Tensor, weight: Tensor) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{name} expects a floating-point input, got {x.dtype}: convert it with x.astype('float32')."
+        )
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            f"{name}: the input is {x.dtype} but the weight is {weight.dtype}: convert the input with "
+            f"x.astype('{weight.dtype}')."
+        )
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b.  x: (..., in), weight: (out, in), bias: (out,) -> (..., out)."""
+    _check_float_pair("linear", x, weight)
+    if weight.ndim != 2:
+        raise ValueError(f"linear expects a weight of shape (out, in), got {weight.shape}.")
+    if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: the input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) but the weight "
+            f"(out, in) = {weight.shape} expects {weight.shape[1]}: check the layer's in_features "
+            "or flatten the input first."
+        )
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: the bias has shape {bias.shape}, expected ({weight.shape[0]},).")
+    lead = x.shape[:-1]
+    x2 = x if x.ndim == 2 else reshape(x, (-1, x.shape[-1]))
+    y = Linear()(x2, weight) if bias is None else Linear()(x2, weight, bias)
+    return y if x.ndim == 2 else reshape(y, lead + (weight.shape[0],))
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over the batch (and spatial) axes, per channel.
+
+    training:  mu, var = mean and biased variance of the batch;
+               running <- (1 - momentum) running + momentum * batch (unbiased var, as PyTorch)
+    eval:      mu, var = the running statistics.
+    y = (x - mu) / sqrt(var + eps) * weight + bias.
+    x: (N, C) or (N, C, H, W); running stats, weight, bias: (C,).
+    Written with differentiable ops, so second derivatives work too.
+    """
+    if x.ndim not in (2, 4):
+        raise ValueError(f"batch_norm expects input of shape (N, C) or (N, C, H, W), got {x.shape}.")
+    if x.dtype.kind != "f":
+        raise TypeError(f"batch_norm expects a floating-point input, got {x.dtype}: use x.astype('float32').")
+    c = x.shape[1]
+    for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"batch_norm: {what} has shape {t.shape} but the input has {c} channels.")
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    shape = (1, c) if x.ndim == 2 else (1, c, 1, 1)
+    if training:
+        count = x.numel() // c
+        if count < 2:
+            raise ValueError(
+                f"batch_norm in training mode needs more than one value per channel, got input {x.shape}: "
+                "use a batch larger than 1, or call .eval() on the model."
+            )
+        mu = mean(x, axis=axes, keepdims=True)
+        d = x - mu
+        var = mean(d * d, axis=axes, keepdims=True)
+        if running_mean is not None and running_var is not None:
+            # The running statistics are buffers, not parameters: update the arrays in place.
+            m = momentum
+            running_mean.data *= 1 - m
+            running_mean.data += m * mu.data.reshape(c)
+            running_var.data *= 1 - m
+            running_var.data += (m * count / (count - 1)) * var.data.reshape(c)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm in eval mode needs running_mean and running_var.")
+        mu = reshape(running_mean.detach(), shape)
+        var = reshape(running_var.detach(), shape)
+        d = x - mu
+    y = d / (var + eps) ** 0.5
+    if weight is not None:
+        y = y * reshape(weight, shape)
+    if bias is not None:
+        y = y + reshape(bias, shape)
+    return y
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only).
+
+    The mask is drawn on the host from the run's generator, so NumPy and CuPy drop the same units.
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}.")
+    if not training or p == 0.0:
+        return x
+    keep = backend.generator().random(x.shape) >= p
+    mask = (keep / (1.0 - p)).astype(x.dtype)
+    xp = backend.get_array_module(x.data)
+    return x * Tensor(mask if xp is _np else xp.asarray(mask))
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = "float32") -> Tensor:
+    """Integer labels (N,) -> a (N, num_classes) tensor of zeros with a 1 at each label."""
+    y = labels.data if isinstance(labels, Tensor) else labels
+    xp = backend.get_array_module(y) if not isinstance(y, (list, tuple)) else _np
+    y = xp.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"one_hot expects integer labels, got {y.dtype}: convert them with labels.astype('int64').")
+    if y.size and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got values from {int(y.min())} to {int(y.max())}.")
+    return Tensor((y[..., None] == xp.arange(num_classes)).astype(dtype))
+
+
+def embedding(labels: Any, weight: Tensor) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer labels (N,) -> (N, dim).
+
+    Computed as one_hot(labels) @ weight, so the backward is a matrix product
+    (repeated labels add up without a scatter).
+    """
+    return matmul(one_hot(labels, weight.shape[0], dtype=weight.dtype), weight)
+
+
+import numpy as _np  # noqa: E402  (kept below the public names for the reader)
