@@ -15,7 +15,8 @@ second derivatives.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +137,7 @@ class Tensor:
         return self.creator is None
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         """The axes reversed (the matrix transpose for 2-D)."""
         return _ops.transpose(self)
 
@@ -155,11 +156,11 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         return self.data.item()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same values, cut from the graph: no gradient flows through the result."""
         return Tensor(self.data)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Turn gradient tracking of this leaf on or off, in place."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
@@ -169,7 +170,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def astype(self, dtype: Any) -> "Tensor":
+    def astype(self, dtype: Any) -> Tensor:
         """A copy with another dtype (differentiable between float types)."""
         return _ops.astype(self, dtype)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minigan import backend
 from minigan.autograd import Function, Tensor
 from minigan.conv import conv2d, conv_transpose2d
@@ -158,18 +160,20 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     keep = backend.generator().random(x.shape) >= p
     mask = (keep / (1.0 - p)).astype(x.dtype)
     xp = backend.get_array_module(x.data)
-    return x * Tensor(mask if xp is _np else xp.asarray(mask))
+    return x * Tensor(mask if xp is np else xp.asarray(mask))
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = "float32") -> Tensor:
     """Integer labels (N,) -> a (N, num_classes) tensor of zeros with a 1 at each label."""
     y = labels.data if isinstance(labels, Tensor) else labels
-    xp = backend.get_array_module(y) if not isinstance(y, (list, tuple)) else _np
+    xp = backend.get_array_module(y) if not isinstance(y, (list, tuple)) else np
     y = xp.asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"one_hot expects integer labels, got {y.dtype}: convert them with labels.astype('int64').")
     if y.size and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got values from {int(y.min())} to {int(y.max())}.")
+        raise ValueError(
+            f"one_hot: labels must lie in [0, {num_classes}), got values from {int(y.min())} to {int(y.max())}."
+        )
     return Tensor((y[..., None] == xp.arange(num_classes)).astype(dtype))
 
 
@@ -181,5 +185,3 @@ def embedding(labels: Any, weight: Tensor) -> Tensor:
     """
     return matmul(one_hot(labels, weight.shape[0], dtype=weight.dtype), weight)
 
-
-import numpy as _np  # noqa: E402  (kept below the public names for the reader)

@@ -13,7 +13,8 @@ does the same for the backward pass itself: it checks the gradient of
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -10,7 +10,8 @@ gradient to each input's shape with ``sum_to``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
