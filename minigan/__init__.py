@@ -53,5 +53,7 @@ from minigan.ops import (
     where,
 )
 from minigan import functional  # noqa: E402
+from minigan import nn  # noqa: E402
+from minigan import losses, optim  # noqa: E402
 
 __version__ = "0.1.0"
