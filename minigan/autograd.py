@@ -450,6 +450,10 @@ def _initial_grad(y: Tensor, g: Any) -> Tensor:
     g = as_tensor(g, like=y)
     if g.shape != y.shape:
         raise ValueError(f"backward(): the gradient has shape {g.shape} but the tensor has shape {y.shape}.")
+    if g.dtype != y.dtype:  # else float64 would spread silently into every float32 .grad
+        raise TypeError(
+            f"backward(): the gradient is {g.dtype} but the tensor is {y.dtype}: pass g.astype('{y.dtype}')."
+        )
     return g
 
 

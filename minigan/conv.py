@@ -200,6 +200,11 @@ def _check_conv_input(name: str, x: Tensor, weight: Tensor, channel_axis: int, l
         )
 
 
+def _check_bias(name: str, bias: Tensor | None, out_channels: int) -> None:
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise ValueError(f"{name}: the bias has shape {bias.shape}, expected ({out_channels},), one per channel out.")
+
+
 def conv2d(
     x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1, padding: int | Pair = 0
 ) -> Tensor:
@@ -211,6 +216,7 @@ def conv2d(
     OH = floor((H + 2 padding - KH) / stride) + 1.
     """
     _check_conv_input("conv2d", x, weight, 1, "(OC, IC, KH, KW)")
+    _check_bias("conv2d", bias, weight.shape[0])
     s, p = pair(stride), pair(padding)
     kh, kw = weight.shape[2:]
     if x.shape[2] + 2 * p[0] < kh or x.shape[3] + 2 * p[1] < kw:
@@ -231,6 +237,7 @@ def conv_transpose2d(
     OH = stride (H - 1) + KH - 2 padding. With kernel 4, stride 2, padding 1 it doubles H and W.
     """
     _check_conv_input("conv_transpose2d", x, weight, 0, "(IC, OC, KH, KW)")
+    _check_bias("conv_transpose2d", bias, weight.shape[1])
     s, p = pair(stride), pair(padding)
     kh, kw = weight.shape[2:]
     oh = conv_transpose_output_size(x.shape[2], kh, s[0], p[0])

@@ -177,7 +177,10 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; a Python number takes the other operand's dtype."""
     if isinstance(a, Tensor):
         return a, as_tensor(b, like=a)
-    return as_tensor(a, like=b), b
+    if isinstance(b, Tensor):
+        return as_tensor(a, like=b), b
+    a = as_tensor(a)  # neither is a Tensor (e.g. where(mask, 1.0, 0.0)): a sets the dtype
+    return a, as_tensor(b, like=a)
 
 
 # --------------------------------------------------------------------------- matmul
@@ -266,11 +269,10 @@ class Clip(Function):
 
     def backward(self, gy):
         (x,) = self.inputs
-        inside = np.True_
-        if self.lo is not None:
-            inside = inside & (x.data >= self.lo)
-        if self.hi is not None:
-            inside = inside & (x.data <= self.hi)
+        # Python floats (not NumPy scalars), so the mask is built by whichever backend holds x.
+        lo = -float("inf") if self.lo is None else float(self.lo)
+        hi = float("inf") if self.hi is None else float(self.hi)
+        inside = (x.data >= lo) & (x.data <= hi)
         return gy * Tensor(inside.astype(x.dtype))
 
 
@@ -526,9 +528,12 @@ def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
 
 
 def _is_basic_index(index: Any) -> bool:
-    """Slices, integers, None and Ellipsis only: each element is picked at most once."""
+    """Slices, integers, None, Ellipsis and boolean masks only: each element is picked at most once."""
     items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (slice, int, np.integer, type(None), type(Ellipsis))) for i in items)
+    return all(
+        isinstance(i, (slice, int, np.integer, type(None), type(Ellipsis))) or getattr(i, "dtype", None) == np.bool_
+        for i in items
+    )
 
 
 def _raw_index(index: Any) -> Any:
@@ -562,12 +567,9 @@ class GetItemGrad(Function):
         gx = xp.zeros(self.shape, dtype=gy.dtype)
         if _is_basic_index(self.index):
             gx[self.index] = gy  # each position read once: plain assignment
-        elif xp is np:
-            np.add.at(gx, self.index, gy)  # repeated indices must add up
         else:
-            import cupyx
-
-            cupyx.scatter_add(gx, self.index, gy)
+            # Repeated indices must add up. (cupy.add.at since CuPy 12; cupyx.scatter_add is deprecated.)
+            xp.add.at(gx, self.index, gy)
         return gx
 
     def backward(self, ggx):
