@@ -9,13 +9,20 @@ from minigan import backend
 GPU = backend.cupy_available()
 
 
+GPU_SKIP_REASON = "gpu: needs CuPy and a CUDA device (pip install -e '.[cuda]' on a GPU machine)"
+
+
 def pytest_collection_modifyitems(config, items):
     if GPU:
         return
-    skip = pytest.mark.skip(reason="needs CuPy and a CUDA device (pip install -e '.[cuda]' on a GPU machine)")
+    skip = pytest.mark.skip(reason=GPU_SKIP_REASON)
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    return f"minigan GPU tests: {'run (CuPy sees a CUDA device)' if GPU else 'skipped (no CuPy or no CUDA device)'}"
 
 
 @pytest.fixture(params=["numpy", pytest.param("cupy", marks=pytest.mark.gpu)])
@@ -38,3 +45,14 @@ def _numpy_default():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line for the GPU skips instead of one per test, and any other skip spelled out."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    gpu = [r for r in skipped if GPU_SKIP_REASON in str(r.longrepr)]
+    other = [r for r in skipped if r not in gpu]
+    if gpu:
+        terminalreporter.write_line(f"{len(gpu)} GPU tests skipped: no CuPy or no CUDA device on this machine.")
+    for r in other:
+        terminalreporter.write_line(f"SKIPPED {r.nodeid}: {r.longrepr[-1] if isinstance(r.longrepr, tuple) else ''}")
