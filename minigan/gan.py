@@ -1,0 +1,242 @@
+"""The GAN trainer: the lecture's algorithm, one method per step.
+
+Goodfellow et al. (2014), Algorithm 1, for a generator G and a discriminator D::
+
+    for each training iteration:
+        for k steps:                                   d_step(real)
+            sample noise z ~ p_z and real data x ~ p_data
+            update D by descending  d_loss(D(x), D(G(z)))     (G is fixed)
+        sample noise z ~ p_z                           g_step(n)
+        update G by descending  g_loss(D(G(z)))                (D is fixed)
+
+``d_step`` makes the fakes under ``no_grad()``: they carry no graph back into G, so
+D's backward pass stops at them and G's weights cannot move. ``g_step`` runs
+G and D inside ``frozen(D)``: the gradient flows *through* D into G, but D's own
+weights collect nothing and only G's optimizer steps.
+
+The loss is chosen by name (``LOSSES``): ``nonsaturating`` (the default, -log D(G(z))),
+``minimax`` (the saturating log(1 - D(G(z))) of the original game), ``lsgan``,
+``wgan`` (with weight clipping), ``wgan-gp`` (with a gradient penalty) and ``hinge``.
+Every step returns its numbers as plain floats: ``d_loss``, ``d_real`` = mean D(x),
+``d_fake`` = mean D(G(z)) (probabilities for the BCE losses, raw scores otherwise),
+``g_loss``.
+
+BatchNorm layers keep updating their running statistics whenever a network runs in
+training mode (as in PyTorch): G's during ``d_step``, D's during ``g_step``. Parameters
+and optimizer states are what the two steps leave strictly alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from minigan import backend, gan_losses, losses, ops
+from minigan.autograd import Tensor, grad, no_grad
+from minigan.creation import rand, randn
+from minigan.module import Module, frozen
+from minigan.optim import Optimizer
+
+__all__ = ["LOSSES", "Loss", "GAN", "NonFiniteLossError", "gradient_penalty"]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A GAN loss: D's loss on (real outputs, fake outputs), G's loss on fake outputs.
+
+    ``probability``: D's raw output is a logit and sigmoid(output) is P(real).
+    """
+
+    d: Callable[[Tensor, Tensor], Tensor]
+    g: Callable[[Tensor], Tensor]
+    probability: bool
+    description: str
+
+
+LOSSES: dict[str, Loss] = {
+    "nonsaturating": Loss(losses.d_loss, losses.g_loss_nonsaturating, True,
+                          "BCE for D; G minimises -log D(G(z)) (Goodfellow et al.'s practical choice)"),
+    "minimax": Loss(losses.d_loss, losses.g_loss_minimax, True,
+                    "BCE for D; G minimises log(1 - D(G(z))), the saturating loss of the minimax game"),
+    "lsgan": Loss(gan_losses.lsgan_d_loss, gan_losses.lsgan_g_loss, False,
+                  "least squares with targets 1 and 0 (Mao et al. 2017)"),
+    "wgan": Loss(gan_losses.wgan_d_loss, gan_losses.wgan_g_loss, False,
+                 "Wasserstein critic with weight clipping (Arjovsky et al. 2017)"),
+    "wgan-gp": Loss(gan_losses.wgan_d_loss, gan_losses.wgan_g_loss, False,
+                    "Wasserstein critic with a gradient penalty (Gulrajani et al. 2017)"),
+    "hinge": Loss(gan_losses.hinge_d_loss, gan_losses.hinge_g_loss, False,
+                  "hinge loss for D, -D(G(z)) for G (Miyato et al. 2018)"),
+}
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; the step that produced it was not applied."""
+
+
+def _finite(value: float, who: str) -> float:
+    if not math.isfinite(value):
+        raise NonFiniteLossError(
+            f"{who}'s loss became {value}; the weights were left as they were before this step: "
+            "lower the learning rate (--lr) or try another loss (--loss)."
+        )
+    return value
+
+
+def gradient_penalty(D: Module, real: Tensor, fake: Tensor, y: Any = None) -> Tensor:
+    """WGAN-GP's penalty  mean_i (||grad_x D(x_hat_i)||_2 - 1)^2  on random interpolates.
+
+    x_hat = eps * x + (1 - eps) * G(z), eps ~ U(0, 1) per sample. The gradient is taken
+    with ``create_graph=True`` so that the penalty itself can be differentiated with respect
+    to D's weights: a second derivative (double backprop).
+    real, fake: (N, ...) -> scalar.
+    """
+    n = real.shape[0]
+    eps = rand(n, *([1] * (real.ndim - 1)), dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_()
+    out = D(x_hat) if y is None else D(x_hat, y)
+    (g,) = grad(ops.sum(out), [x_hat], create_graph=True)
+    norms = ops.sqrt(ops.sum(g * g, axis=tuple(range(1, g.ndim))) + 1e-12)  # (N,); the 1e-12 keeps sqrt' finite at 0
+    return ops.mean((norms - 1.0) * (norms - 1.0))
+
+
+class GAN:
+    """Holds G, D and their optimizers and plays the game step by step.
+
+    G: noise (N, z_dim) [, labels] -> samples; D: samples [, labels] -> (N, 1) outputs.
+    ``d_steps`` = k, D's steps per G step. ``clip`` = c: after each D step every weight of D
+    is clipped to [-c, c] (WGAN). ``gp_weight`` = lambda of the gradient penalty (WGAN-GP).
+    ``n_classes``: a conditional GAN; fakes get labels drawn uniformly.
+    """
+
+    def __init__(self, G: Module, D: Module, opt_g: Optimizer, opt_d: Optimizer, loss: str = "nonsaturating",
+                 d_steps: int = 1, z_dim: int | None = None, clip: float | None = None, gp_weight: float = 0.0,
+                 n_classes: int = 0) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}.")
+        if int(d_steps) < 1:
+            raise ValueError(f"d_steps must be at least 1, got {d_steps}.")
+        self.G, self.D, self.opt_g, self.opt_d = G, D, opt_g, opt_d
+        self.loss_name, self.loss = loss, LOSSES[loss]
+        self.d_steps = int(d_steps)
+        self.z_dim = int(z_dim if z_dim is not None else G.z_dim)
+        self.clip = clip
+        self.gp_weight = float(gp_weight)
+        self.n_classes = int(n_classes or getattr(G, "n_classes", 0) or 0)
+
+    # ---- the two players' inputs
+
+    def sample_z(self, n: int) -> Tensor:
+        """z ~ N(0, I): (n, z_dim), drawn from the run's generator."""
+        return randn(n, self.z_dim)
+
+    def sample_labels(self, n: int) -> Any:
+        """Labels for fakes of a conditional GAN, uniform over the classes: (n,) int64 on the backend."""
+        host = backend.generator().integers(0, self.n_classes, size=n)
+        return backend.current().asarray(host.astype(np.int64))
+
+    def _G(self, z: Tensor, y: Any) -> Tensor:
+        return self.G(z) if y is None else self.G(z, y)
+
+    def _D(self, x: Tensor, y: Any) -> Tensor:
+        return self.D(x) if y is None else self.D(x, y)
+
+    def _score(self, out: Tensor) -> float:
+        """Mean D output as reported: P(real) for the BCE losses, the raw score otherwise."""
+        with no_grad():
+            return float((ops.sigmoid(out) if self.loss.probability else out).data.mean())
+
+    # ---- the algorithm
+
+    def d_step(self, real: Any, y: Any = None) -> dict[str, float]:
+        """One update of D with G fixed. real: (N, ...) data batch [, y: (N,) its labels].
+
+        Returns {"d_loss", "d_real" (mean D(x)), "d_fake" (mean D(G(z)))}.
+        """
+        real = real if isinstance(real, Tensor) else Tensor(real)
+        n = real.shape[0]
+        y_fake = self.sample_labels(n) if self.n_classes else None
+        with no_grad():  # the fakes are data for D: no graph back into G
+            fake = self._G(self.sample_z(n), y_fake)
+        real_out, fake_out = self._D(real, y), self._D(fake, y_fake)
+        loss = self.loss.d(real_out, fake_out)
+        value = float(loss.data)
+        if self.gp_weight:
+            loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, y)
+            value = float(loss.data)
+        _finite(value, "D")
+        self.opt_d.zero_grad()
+        loss.backward()
+        self.opt_d.step()
+        if self.clip is not None:  # WGAN: keep the critic (roughly) Lipschitz by clipping its weights
+            c = float(self.clip)
+            for p in self.D.parameters():
+                xp = backend.get_array_module(p.data)
+                xp.clip(p.data, -c, c, out=p.data)
+        return {"d_loss": value, "d_real": self._score(real_out), "d_fake": self._score(fake_out)}
+
+    def g_step(self, n: int) -> dict[str, float]:
+        """One update of G through a fixed D, on n fresh noise vectors.
+
+        The six steps: sample z; x_fake = G(z); D(x_fake); G's loss; backprop through D and G;
+        update only G. Returns {"g_loss", "d_fake_g" (mean D(G(z)) as G saw it)}.
+        """
+        y = self.sample_labels(n) if self.n_classes else None
+        with frozen(self.D):  # gradients pass through D to G; D's weights collect none
+            fake_out = self._D(self._G(self.sample_z(n), y), y)
+            loss = self.loss.g(fake_out)
+        value = _finite(float(loss.data), "G")
+        self.opt_g.zero_grad()
+        loss.backward()
+        self.opt_g.step()
+        return {"g_loss": value, "d_fake_g": self._score(fake_out)}
+
+    def train_step(self, batches: Iterator[Any]) -> dict[str, float]:
+        """k D steps on the next k real batches from ``batches``, then one G step.
+
+        ``batches`` yields data arrays, or (data, labels) pairs for a conditional GAN.
+        Returns the last D step's numbers merged with the G step's.
+        """
+        for _ in range(self.d_steps):
+            batch = next(batches)
+            real, y = batch if isinstance(batch, tuple) else (batch, None)
+            d = self.d_step(real, y if self.n_classes else None)
+        g = self.g_step(real.shape[0])
+        return {**d, **g}
+
+    @no_grad()
+    def generate(self, z: Tensor, y: Any = None) -> Tensor:
+        """Samples G(z) [, y] in eval mode (BatchNorm uses its running statistics), with no graph."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return self._G(z, y)
+        finally:
+            self.G.train(was_training)
+
+    @no_grad()
+    def d_probability(self, x: Tensor, y: Any = None) -> Tensor:
+        """D's belief that x is real, in eval mode: sigmoid of the logit for the BCE losses, raw otherwise."""
+        was_training = self.D.training
+        self.D.eval()
+        try:
+            out = self._D(x, y)
+            return ops.sigmoid(out) if self.loss.probability else out
+        finally:
+            self.D.train(was_training)
+
+    # ---- checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """G, D and both optimizers' states (host NumPy arrays and plain values)."""
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])

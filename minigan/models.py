@@ -1,0 +1,182 @@
+"""The generators and discriminators the trainer, the lessons and the benchmarks use.
+
+Two families, each a pair (G, D):
+
+``mlp``  (any data shape; the 2-D toys and flattened images)::
+
+    G: z (z_dim) -> Linear h -> LeakyReLU(0.2) -> Linear h -> LeakyReLU(0.2) -> Linear out -> tanh
+    D: x (in)    -> Linear h -> LeakyReLU(0.2) -> Linear h -> LeakyReLU(0.2) -> Linear 1   (a logit)
+
+    For 2-D points G ends without tanh: the toy data are not confined to [-1, 1].
+
+``dcgan``  (28 x 28 images, Radford et al. 2016, at MNIST size)::
+
+    G: z -> Linear 7*7*2w -> BatchNorm1d -> ReLU -> (2w, 7, 7)
+         -> ConvTranspose2d(2w, w, 4, 2, 1) -> BatchNorm2d -> ReLU         (w, 14, 14)
+         -> ConvTranspose2d(w, C, 4, 2, 1) -> tanh                         (C, 28, 28)
+    D: x -> Conv2d(C, w, 4, 2, 1) -> LeakyReLU(0.2)                        (w, 14, 14)
+         -> Conv2d(w, 2w, 4, 2, 1) -> BatchNorm2d -> LeakyReLU(0.2)        (2w, 7, 7)
+         -> Flatten -> Linear(2w*7*7, 1)                                   a logit
+
+    with w = 64 by default; weights drawn from N(0, 0.02) as the paper says.
+
+D always returns logits (N, 1): D(x) = sigmoid(logit) is "the probability that x is real",
+and the losses work on logits for numerical stability (see ``minigan.losses``).
+
+Two options serve the GAN family (issue: variants):
+
+- ``n_classes``: a conditional GAN, G(z, y) and D(x, y). For the MLP the label enters as a
+  one-hot vector concatenated to z and to x; for the DCGAN, G concatenates a learned label
+  embedding to z and D reads the embedding as an extra 28 x 28 input channel.
+- ``pack``: PacGAN (Lin et al. 2018). D judges ``pack`` samples at once, concatenated along
+  the features (MLP) or the channels (DCGAN); the trainer groups the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from minigan import functional as F
+from minigan import nn
+from minigan.autograd import Tensor
+from minigan.ops import concat, reshape
+
+__all__ = ["MODELS", "Generator", "Discriminator", "mlp", "dcgan", "build"]
+
+MODELS = ("mlp", "dcgan")
+
+
+def _label_check(module: nn.Module, y: Any) -> None:
+    if module.n_classes and y is None:
+        raise ValueError(
+            f"{type(module).__name__} is conditional ({module.n_classes} classes): call it with labels, e.g. G(z, y)."
+        )
+    if not module.n_classes and y is not None:
+        raise ValueError(f"{type(module).__name__} is unconditional: call it without labels.")
+
+
+class Generator(nn.Module):
+    """G(z) or G(z, y): noise z (N, z_dim) [and labels y (N,)] -> samples (N, *data_shape)."""
+
+    def __init__(self, body: nn.Module, z_dim: int, data_shape: tuple[int, ...], n_classes: int = 0,
+                 label: nn.Module | None = None) -> None:
+        super().__init__()
+        self.z_dim, self.data_shape, self.n_classes = int(z_dim), tuple(data_shape), int(n_classes or 0)
+        if label is not None:
+            self.label = label
+        self.body = body
+
+    def forward(self, z: Tensor, y: Any = None) -> Tensor:
+        _label_check(self, y)
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"G expects noise z of shape (N, {self.z_dim}), got {tuple(z.shape)}.")
+        if self.n_classes:
+            code = self.label(y) if hasattr(self, "label") else F.one_hot(y, self.n_classes, dtype=z.dtype)
+            z = concat([z, code], axis=1)
+        return self.body(z)
+
+
+class Discriminator(nn.Module):
+    """D(x) or D(x, y): samples (N, *data_shape) [and labels (N,)] -> logits (N / pack, 1)."""
+
+    def __init__(self, body: nn.Module, data_shape: tuple[int, ...], n_classes: int = 0, pack: int = 1,
+                 label: nn.Module | None = None, image: bool = False) -> None:
+        super().__init__()
+        self.data_shape, self.n_classes, self.pack = tuple(data_shape), int(n_classes or 0), int(pack)
+        self.image = image
+        if label is not None:
+            self.label = label
+        self.body = body
+
+    def forward(self, x: Tensor, y: Any = None) -> Tensor:
+        _label_check(self, y)
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(
+                f"D expects samples of shape (N, {', '.join(map(str, self.data_shape))}), got {tuple(x.shape)}."
+            )
+        n = x.shape[0]
+        if self.n_classes:
+            if self.image:  # the label's embedding becomes one more image channel
+                code = reshape(self.label(y), (n, 1) + self.data_shape[1:])
+                x = concat([x, code], axis=1)
+            else:
+                x = concat([reshape(x, (n, -1)), F.one_hot(y, self.n_classes, dtype=x.dtype)], axis=1)
+        if self.pack > 1:
+            if n % self.pack:
+                raise ValueError(f"D packs {self.pack} samples at a time: the batch ({n}) must be a multiple of it.")
+            # m consecutive samples side by side: along the features (MLP) or the channels (DCGAN).
+            x = reshape(x, (n // self.pack, -1) + (tuple(x.shape[2:]) if self.image else ()))
+        return self.body(x)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return int(math.prod(shape))
+
+
+def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int = 256, n_classes: int = 0,
+        pack: int = 1, tanh: bool | None = None) -> tuple[Generator, Discriminator]:
+    """The MLP pair for data of ``data_shape`` ((2,) for the toys, (1, 28, 28) for images).
+
+    ``tanh`` (default: on for images, off for 2-D points) squashes G's output into [-1, 1].
+    """
+    data_shape = tuple(int(s) for s in data_shape)
+    out = _size(data_shape)
+    if tanh is None:
+        tanh = len(data_shape) > 1
+    g_layers = [
+        nn.Linear(z_dim + n_classes, hidden), nn.LeakyReLU(0.2),
+        nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+        nn.Linear(hidden, out),
+    ]
+    if tanh:
+        g_layers.append(nn.Tanh())
+    if len(data_shape) > 1:
+        g_layers.append(nn.Unflatten(1, data_shape))
+    d_in = (out + n_classes) * pack
+    d_layers = [
+        nn.Flatten(),
+        nn.Linear(d_in, hidden), nn.LeakyReLU(0.2),
+        nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+        nn.Linear(hidden, 1),
+    ]
+    G = Generator(nn.Sequential(*g_layers), z_dim, data_shape, n_classes)
+    D = Discriminator(nn.Sequential(*d_layers), data_shape, n_classes, pack)
+    return G, D
+
+
+def dcgan(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, width: int = 64, n_classes: int = 0,
+          pack: int = 1) -> tuple[Generator, Discriminator]:
+    """The DCGAN pair for (C, 28, 28) images; ``width`` w is D's first and G's last feature count."""
+    data_shape = tuple(int(s) for s in data_shape)
+    if len(data_shape) != 3 or data_shape[1:] != (28, 28):
+        raise ValueError(f"dcgan is built for 28 x 28 images (C, 28, 28), got data of shape {data_shape}: "
+                         f"use --model mlp for other data.")
+    c, w = data_shape[0], int(width)
+    g_label = nn.Embedding(n_classes, n_classes) if n_classes else None
+    G = Generator(nn.Sequential(
+        nn.Linear(z_dim + n_classes, 7 * 7 * 2 * w), nn.BatchNorm1d(7 * 7 * 2 * w), nn.ReLU(),
+        nn.Unflatten(1, (2 * w, 7, 7)),
+        nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU(),
+        nn.ConvTranspose2d(w, c, 4, 2, 1), nn.Tanh(),
+    ), z_dim, data_shape, n_classes, label=g_label)
+    d_label = nn.Embedding(n_classes, 28 * 28) if n_classes else None
+    D = Discriminator(nn.Sequential(
+        nn.Conv2d((c + (1 if n_classes else 0)) * pack, w, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1),
+    ), data_shape, n_classes, pack, label=d_label, image=True)
+    # DCGAN's N(0, 0.02) init; the label embeddings keep their N(0, 1) default.
+    nn.init_dcgan_(G.body)
+    nn.init_dcgan_(D.body)
+    return G, D
+
+
+def build(name: str, data_shape: tuple[int, ...], z_dim: int = 64, width: int | None = None, n_classes: int = 0,
+          pack: int = 1) -> tuple[Generator, Discriminator]:
+    """``build("mlp" | "dcgan", data_shape, ...)``; ``width`` is the MLP's hidden size or the DCGAN's w."""
+    if name == "mlp":
+        return mlp(data_shape, z_dim, hidden=width or 256, n_classes=n_classes, pack=pack)
+    if name == "dcgan":
+        return dcgan(data_shape, z_dim, width=width or 64, n_classes=n_classes, pack=pack)
+    raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}.")

@@ -1,0 +1,240 @@
+"""A training run's folder: what goes in, what comes out, and how it is picked up again.
+
+``Run.start(cfg)`` builds everything a config describes (data, G and D, optimizers, the
+trainer) and opens the folder; ``Run.resume(cfg)`` does the same and then restores the
+checkpoint; ``Run.open(dir)`` rebuilds a finished run for sampling and evaluation.
+The training loop itself lives in ``minigan.train``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigan import backend, checkpoint, gan, models, optim, plots
+from minigan.autograd import Tensor
+from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample
+
+__all__ = ["Run", "METRICS", "N_TOY"]
+
+METRICS = ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+N_TOY = 100_000  # size of the generated training set of a 2-D toy (PacGAN's protocol uses 100k)
+N_GRID = 64  # samples in a grid
+
+
+def _save_rgb(frame: np.ndarray, path: Path) -> None:
+    """Keep a GIF frame on disk (not in memory), so a resumed run still gets the whole animation."""
+    import matplotlib.image
+
+    matplotlib.image.imsave(path, frame)
+
+
+def _load_rgb(path: Path) -> np.ndarray:
+    import matplotlib.image
+
+    return (matplotlib.image.imread(path)[..., :3] * 255).round().astype(np.uint8)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise checkpoint.CheckpointError(f"{path.parent} holds no run (no config.json): "
+                                         "give the --out folder of a training run.") from None
+    except json.JSONDecodeError as e:
+        raise checkpoint.CheckpointError(f"{path} is not valid JSON ({e}): restore it or start a new run.") from None
+
+
+def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int = 0) -> gan.GAN:
+    """G, D, their optimizers and the trainer for a config (weights from the run's generator)."""
+    G, D = models.build(cfg["model"], data_shape, z_dim=cfg["z_dim"], width=cfg.get("width"), n_classes=n_classes,
+                        pack=cfg.get("pack", 1))
+    betas = (cfg["beta1"], cfg.get("beta2", 0.999))
+    opt = cfg.get("optimizer", "adam")
+    if opt == "rmsprop":
+        opt_g, opt_d = optim.RMSprop(G.parameters(), lr=cfg["lr"]), optim.RMSprop(D.parameters(), lr=cfg["lr"])
+    else:
+        opt_g, opt_d = (optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas),
+                        optim.Adam(D.parameters(), lr=cfg["lr"], betas=betas))
+    return gan.GAN(G, D, opt_g, opt_d, loss=cfg["loss"], d_steps=cfg["d_steps"], z_dim=cfg["z_dim"],
+                   clip=cfg.get("clip"), gp_weight=cfg.get("gp_weight", 0.0), n_classes=n_classes)
+
+
+class Run:
+    """The state of one training run and the files of its folder."""
+
+    def __init__(self, cfg: dict[str, Any], with_data: bool = True) -> None:
+        self.cfg = cfg
+        self.dir = Path(cfg["out"])
+        self.toy = cfg["dataset"] in TOY_DATASETS
+        backend.use(cfg["backend"])
+        backend.manual_seed(cfg["seed"])
+        if self.toy:
+            self.data = sample(cfg["dataset"], N_TOY, np.random.default_rng([cfg["seed"], 1]))
+            self.labels = None
+            self.data_shape: tuple[int, ...] = (2,)
+        elif with_data:
+            self.data, self.labels = load(cfg["dataset"], cfg["split"], cfg.get("data_dir"))
+            self.data_shape = tuple(self.data.shape[1:])
+        else:  # sampling from a finished run needs no data
+            self.data, self.labels, self.data_shape = None, None, (1, 28, 28)
+        self.n_classes = 10 if cfg.get("conditional") else 0
+        self.gan = build_gan(cfg, self.data_shape, self.n_classes)
+        self.n_data = 0 if self.data is None else len(self.data)
+        if self.data is not None:
+            arrays = (self.data, self.labels) if self.n_classes else (self.data,)
+            self.loader = DataLoader(*arrays, batch_size=cfg["batch_size"], shuffle=True, drop_last=True)
+            per_epoch = len(self.loader)
+            self.total_steps = (int(cfg["steps"]) if cfg.get("steps") else
+                                max(1, math.ceil(float(cfg["epochs"]) * per_epoch / cfg["d_steps"])))
+        self.step, self.seconds_before, self.seconds = 0, 0.0, 0.0
+        # One fixed z (and labels) for every sample grid: its own generator, so drawing it
+        # never shifts the run's random stream.
+        fixed = np.random.default_rng([cfg["seed"], 2])
+        n = N_GRID if not self.toy else 2_500
+        self.fixed_z = Tensor(backend.current().asarray(fixed.standard_normal((n, cfg["z_dim"])).astype(np.float32)))
+        self.fixed_y = None
+        if self.n_classes:  # one row per class
+            self.fixed_y = backend.current().asarray(np.repeat(np.arange(10), -(-n // 10))[:n].astype(np.int64))
+        self._rows: list[list[Any]] = []
+
+    # ---- the three ways in
+
+    @classmethod
+    def start(cls, cfg: dict[str, Any]) -> Run:
+        out = Path(cfg["out"])
+        if (out / "checkpoint.npz").exists():
+            raise ValueError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out.")
+        run = cls(cfg)
+        run.dir.mkdir(parents=True, exist_ok=True)
+        if not run.toy:
+            (run.dir / "samples").mkdir(exist_ok=True)
+        (run.dir / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+        with open(run.dir / "metrics.csv", "w", newline="") as f:
+            csv.writer(f).writerow(METRICS)
+        return run
+
+    @classmethod
+    def resume(cls, cfg: dict[str, Any]) -> Run:
+        run = cls(cfg)
+        state = checkpoint.load(run.dir / "checkpoint.npz")
+        run.restore(state)
+        (run.dir / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+        # metrics.csv keeps exactly the rows up to the checkpoint (a killed run may have logged more).
+        path = run.dir / "metrics.csv"
+        rows = list(csv.reader(open(path, newline=""))) if path.exists() else [list(METRICS)]
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= run.step]
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows(kept)
+        return run
+
+    @classmethod
+    def open(cls, run_dir: str | Path, backend_name: str | None = None) -> Run:
+        """A finished (or checkpointed) run, rebuilt for sampling (no training data loaded), on its
+        own backend or on ``backend_name``."""
+        cfg = cls.load_config(run_dir)
+        cfg["out"] = str(run_dir)
+        if backend_name:
+            cfg["backend"] = backend_name
+        run = cls(cfg, with_data=False)
+        run.restore(checkpoint.load(Path(run_dir) / "checkpoint.npz"))
+        return run
+
+    @staticmethod
+    def load_config(run_dir: str | Path) -> dict[str, Any]:
+        return _json(Path(run_dir) / "config.json")
+
+    # ---- state
+
+    def state(self) -> dict[str, Any]:
+        return {"gan": self.gan.state_dict(), "rng": json.dumps(backend.generator().bit_generator.state),
+                "loader": self.loader.state_dict(), "step": self.step, "seconds": self.seconds, "config": self.cfg}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.gan.load_state_dict(state["gan"])
+        backend.generator().bit_generator.state = json.loads(state["rng"])
+        if self.data is not None:
+            self.loader.load_state_dict(state["loader"])
+        self.step = int(state["step"])
+        self.seconds_before = self.seconds = float(state["seconds"])
+
+    # ---- during training
+
+    def log(self, numbers: dict[str, float], seconds: float) -> None:
+        self.seconds = seconds
+        self._rows.append([self.step, self.loader.epoch, *(f"{numbers[k]:.6g}" for k in METRICS[2:6]),
+                           f"{seconds:.3f}"])
+
+    def flush(self) -> None:
+        with open(self.dir / "metrics.csv", "a", newline="") as f:
+            csv.writer(f).writerows(self._rows)
+        self._rows = []
+
+    def samples(self, z: Tensor | None = None, y: Any = None) -> np.ndarray:
+        """G(z) for the fixed z (or the given one) as a host array in the data's scale."""
+        z = self.fixed_z if z is None else z
+        y = self.fixed_y if z is self.fixed_z else y
+        return backend.to_numpy(self.gan.generate(z, y).data)
+
+    def d_field(self, points: np.ndarray) -> np.ndarray:
+        """D's P(real) at 2-D points (M, 2) (a critic's raw score squashed to (0, 1) by a sigmoid)."""
+        out = self.gan.d_probability(Tensor(backend.current().asarray(points.astype(np.float32))))
+        p = backend.to_numpy(out.data).reshape(-1)
+        return p if self.gan.loss.probability else 1.0 / (1.0 + np.exp(-p))
+
+    def _field_args(self) -> dict[str, Any]:
+        centers, _ = modes(self.cfg["dataset"])
+        r = float(np.abs(centers).max()) * 1.5 + 0.5  # a fixed square: the GIF's frames must not jump
+        return {"extent": (-r, r, -r, r)}
+
+    def snapshot(self) -> None:
+        """Every --sample-every steps: a grid (or a frame) from the fixed z, the metrics, a checkpoint."""
+        fake = self.samples()
+        if self.toy:
+            real = self.data[:2_500]
+            frame = plots.field_frame(real, fake, self.d_field, step=self.step, **self._field_args())
+            (self.dir / "frames").mkdir(exist_ok=True)
+            _save_rgb(frame, self.dir / "frames" / f"step_{self.step:07d}.png")
+        else:
+            plots.save_grid(fake, self.dir / "samples" / f"step_{self.step:07d}.png", **self._grid_kwargs())
+        self.flush()
+        checkpoint.save(self.dir / "checkpoint.npz", self.state())
+
+    def _grid_kwargs(self) -> dict[str, Any]:
+        if not self.n_classes:
+            return {}
+        return {"nrow": -(-N_GRID // 10), "row_labels": class_names(self.cfg["dataset"])}
+
+    def finish(self, save: bool = True) -> None:
+        """Write the final figures (and, unless the last step went wrong, the checkpoint)."""
+        if not save:  # a NaN step: keep the last good checkpoint, drop the rows logged after it
+            self._rows = []
+            return
+        self.flush()
+        checkpoint.save(self.dir / "checkpoint.npz", self.state())
+        fake = self.samples()
+        title = f"{self.cfg['dataset']}, {self.cfg['model']} GAN, {self.cfg['loss']} loss"
+        if self.toy:
+            plots.plot_2d_field(self.data[:2_500], fake, self.d_field, self.dir / "field.png", step=self.step,
+                                title=title, **self._field_args())
+            frames = sorted((self.dir / "frames").glob("step_*.png")) if (self.dir / "frames").exists() else []
+            if frames:
+                plots.save_gif([_load_rgb(f) for f in frames], self.dir / "training.gif", fps=4)
+        else:
+            plots.save_grid(fake, self.dir / "samples.png", **self._grid_kwargs())
+        m = self.metrics()
+        if len(m["step"]):
+            plots.plot_losses(m["step"], m["d_loss"], m["g_loss"], self.dir / "losses.png", title=title)
+            ideal = 0.5 if self.gan.loss.probability else None
+            plots.plot_d_outputs(m["step"], m["d_real"], m["d_fake"], self.dir / "d_outputs.png", ideal=ideal)
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        """metrics.csv as columns."""
+        with open(self.dir / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        return {k: np.array([float(r[k]) for r in rows]) for k in METRICS}

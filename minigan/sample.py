@@ -1,0 +1,80 @@
+"""``python -m minigan.sample``: draw samples from a trained run.
+
+    python -m minigan.sample --run runs/mnist-dcgan --n 64 --out grid.png
+    python -m minigan.sample --run runs/ring8-mlp --n 2500 --npy samples.npy   # raw points, for evaluation
+
+Images are drawn as a grid; 2-D samples as points over the data. ``--npy`` saves the raw
+samples, shape (n, ...) in the data's own scale (images in [-1, 1], points as they are),
+the input ``python -m minigan.evaluate --samples`` takes. G runs in eval mode (BatchNorm
+with its running statistics), so a sample does not depend on the others in its batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from minigan import backend, plots
+from minigan.autograd import Tensor
+from minigan.checkpoint import CheckpointError
+
+__all__ = ["main", "draw"]
+
+
+def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
+         backend_name: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """n samples (host array in the data's scale) from the run in ``run_dir``, and their labels if conditional."""
+    from minigan.run import Run
+
+    run = Run.open(run_dir, backend_name)
+    rng = np.random.default_rng(seed)
+    z = Tensor(backend.current().asarray(rng.standard_normal((n, run.cfg["z_dim"])).astype(np.float32)))
+    y = None
+    if run.n_classes:
+        host = np.full(n, label) if label is not None else np.repeat(np.arange(10), -(-n // 10))[:n]
+        y = backend.current().asarray(host.astype(np.int64))
+    elif label is not None:
+        raise ValueError(f"the run in {run_dir} is not conditional: it takes no --label.")
+    return run.samples(z, y), (None if y is None else backend.to_numpy(y))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m minigan.sample", description="Draw samples from a trained run.")
+    p.add_argument("--run", required=True, help="the run folder written by python -m minigan.train")
+    p.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    p.add_argument("--out", default=None, help="picture to write (default: RUN/sample.png unless --npy is given)")
+    p.add_argument("--npy", default=None, help="also save the raw samples, shape (n, ...), to this .npy file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise z (default 0)")
+    p.add_argument("--label", type=int, default=None, help="conditional runs: draw only this class")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default=None, help="override the run's backend")
+    args = p.parse_args(argv)
+    if args.n < 1:
+        p.error(f"--n must be at least 1, got {args.n}")
+    try:
+        x, _ = draw(args.run, args.n, args.seed, args.label, args.backend)
+    except (CheckpointError, backend.BackendError, ValueError) as e:
+        print(f"minigan.sample: error: {e}", file=sys.stderr)
+        return 2
+    if args.npy:
+        np.save(args.npy, x)
+        print(f"wrote {args.npy}: {x.shape} {x.dtype}")
+    out = args.out or (None if args.npy else str(Path(args.run) / "sample.png"))
+    if out:
+        if x.ndim == 2 and x.shape[1] == 2:
+            from minigan.data import modes, sample
+            from minigan.run import Run
+
+            name = Run.load_config(args.run)["dataset"]
+            real = sample(name, args.n, np.random.default_rng(args.seed + 1))
+            plots.plot_samples_2d(real, x, out, modes=modes(name)[0], title=f"{args.n} samples from {args.run}")
+        else:
+            plots.save_grid(x, out)
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

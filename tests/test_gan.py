@@ -1,0 +1,175 @@
+"""The trainer: the invariants of the two steps, the loss table, the gradient penalty's double backprop."""
+
+import math
+
+import numpy as np
+import pytest
+
+import minigan
+from minigan import gan, models, optim
+
+
+def params(module):
+    return {k: minigan.backend.to_numpy(p.data).copy() for k, p in module.named_parameters()}
+
+
+def opt_state(opt):
+    sd = opt.state_dict()
+    return [{k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in s.items()} for s in sd["state"]]
+
+
+def make(model="mlp", shape=(2,), loss="nonsaturating", **kw):
+    G, D = models.build(model, shape, z_dim=8 if model == "mlp" else 16, width=16 if model == "mlp" else 8,
+                        n_classes=kw.pop("n_classes", 0))
+    return gan.GAN(G, D, optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999)),
+                   optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999)), loss=loss, **kw)
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("model,shape", [("mlp", (2,)), ("dcgan", (1, 28, 28))])
+@pytest.mark.parametrize("loss", list(gan.LOSSES))
+def test_d_step_leaves_g_alone_and_g_step_leaves_d_alone(model, shape, loss, xp_backend):
+    g = make(model, shape, loss, gp_weight=10.0 if loss == "wgan-gp" else 0.0, clip=0.01 if loss == "wgan" else None)
+    real = minigan.randn(8, *shape)
+    g.g_step(8)  # so that G's optimizer has state that could change
+    G0, optG0, D0 = params(g.G), opt_state(g.opt_g), params(g.D)
+    out = g.d_step(real)
+    assert same(params(g.G), G0), "d_step changed G's parameters"
+    assert all(same(a, b) for a, b in zip(opt_state(g.opt_g), optG0)), "d_step changed G's optimizer state"
+    assert not same(params(g.D), D0), "d_step did not train D"
+    assert set(out) == {"d_loss", "d_real", "d_fake"} and all(math.isfinite(v) for v in out.values())
+
+    D1, optD1, G1 = params(g.D), opt_state(g.opt_d), params(g.G)
+    out = g.g_step(8)
+    assert same(params(g.D), D1), "g_step changed D's parameters"
+    assert all(same(a, b) for a, b in zip(opt_state(g.opt_d), optD1)), "g_step changed D's optimizer state"
+    assert not same(params(g.G), G1), "g_step did not train G"
+    assert set(out) == {"g_loss", "d_fake_g"} and math.isfinite(out["g_loss"])
+    # D's parameters are trainable again after the G step (frozen() restores the flags).
+    assert all(p.requires_grad for p in g.D.parameters())
+
+
+def test_fakes_in_the_d_step_carry_no_graph_into_g():
+    g = make()
+    g.d_step(minigan.randn(8, 2))
+    assert all(p.grad is None for p in g.G.parameters())
+
+
+def test_the_d_step_numbers_are_the_losses_of_the_current_networks():
+    """d_loss, D(x), D(G(z)) recomputed by hand from the same z agree with what d_step returns."""
+    g = make()
+    real = minigan.randn(16, 2)
+    state = minigan.backend.generator().bit_generator.state
+    z = g.sample_z(16)
+    with minigan.no_grad():
+        r, f = g.D(real).data.astype(np.float64), g.D(g.G(z)).data.astype(np.float64)
+    minigan.backend.generator().bit_generator.state = state  # d_step draws the same z
+    out = g.d_step(real)
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    assert out["d_loss"] == pytest.approx(-np.mean(np.log(sig(r))) - np.mean(np.log(1 - sig(f))), rel=1e-5)
+    assert out["d_real"] == pytest.approx(sig(r).mean(), rel=1e-5)
+    assert out["d_fake"] == pytest.approx(sig(f).mean(), rel=1e-5)
+
+
+def test_k_d_steps_per_g_step_use_k_real_batches():
+    g = make(d_steps=3)
+    batches = iter([minigan.randn(8, 2) for _ in range(4)])
+    g.train_step(batches)
+    assert len(list(batches)) == 1
+
+
+def test_unknown_loss_and_bad_d_steps_are_refused():
+    with pytest.raises(ValueError, match="unknown loss 'wasserstein': choose one of nonsaturating"):
+        make(loss="wasserstein")
+    with pytest.raises(ValueError, match="d_steps must be at least 1"):
+        make(d_steps=0)
+
+
+def test_a_nan_loss_stops_before_the_update():
+    g = make()
+    D0 = params(g.D)
+    real = minigan.tensor(np.full((8, 2), np.nan, dtype=np.float32))
+    with pytest.raises(gan.NonFiniteLossError, match="D's loss became nan; the weights were left as they were"):
+        g.d_step(real)
+    assert same(params(g.D), D0)
+
+
+def test_wgan_clipping_keeps_every_critic_weight_in_range():
+    g = make(loss="wgan", clip=0.01)
+    g.d_step(minigan.randn(8, 2))
+    assert max(float(np.abs(p).max()) for p in params(g.D).values()) <= 0.01
+
+
+def test_conditional_gan_steps_run_and_keep_the_invariants():
+    g = make("mlp", (1, 28, 28), n_classes=10)
+    y = np.arange(8) % 10
+    G0 = params(g.G)
+    g.d_step(minigan.randn(8, 1, 28, 28), y)
+    assert same(params(g.G), G0)
+    out = g.g_step(8)
+    assert math.isfinite(out["g_loss"])
+
+
+def test_generate_uses_eval_mode_and_restores_training_mode():
+    g = make("dcgan", (1, 28, 28))
+    z = g.sample_z(4)
+    a = g.generate(z).data[:1]
+    b = g.generate(z[:1]).data  # eval mode: a sample does not depend on the rest of its batch
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert g.G.training
+
+
+def _penalty_double_net():
+    """A float64 critic small enough for a numerical gradient of the penalty over all its weights."""
+    minigan.manual_seed(3)
+    D = minigan.nn.Sequential(minigan.nn.Linear(2, 5), minigan.nn.Tanh(), minigan.nn.Linear(5, 1)).double()
+    return D
+
+
+def test_gradient_penalty_gradient_wrt_d_weights_equals_a_numerical_gradient():
+    D = _penalty_double_net()
+    rng = np.random.default_rng(0)
+    real = minigan.tensor(rng.standard_normal((6, 2)))
+    fake = minigan.tensor(rng.standard_normal((6, 2)))
+    weights = list(D.parameters())
+
+    def penalty():
+        minigan.manual_seed(11)  # the same interpolation eps every call
+        return gan.gradient_penalty(D, real, fake)
+
+    loss = penalty()
+    # The output bias b2 does not enter grad_x D, so the penalty does not depend on it: None.
+    grads = minigan.grad(loss, weights, allow_unused=True)
+    assert grads[-1] is None and all(g is not None for g in grads[:-1])
+    for w, g in zip(weights, grads):
+        def f(values, w=w):
+            saved = w.data.copy()
+            w.data[...] = values
+            try:
+                return float(penalty().data)
+            finally:
+                w.data[...] = saved
+
+        num = np.zeros_like(w.data)
+        it = np.nditer(w.data, flags=["multi_index"])
+        for _ in it:
+            i = it.multi_index
+            plus, minus = w.data.copy(), w.data.copy()
+            plus[i] += 1e-6
+            minus[i] -= 1e-6
+            num[i] = (f(plus) - f(minus)) / 2e-6
+        np.testing.assert_allclose(np.zeros_like(num) if g is None else g.data, num, rtol=1e-5, atol=1e-8)
+    assert float(loss.data) > 0
+
+
+def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
+    """D(x) = w . x with |w| = 1 has gradient norm 1 everywhere: no penalty."""
+    D = minigan.nn.Linear(2, 1, bias=False).double()
+    D.weight.data[...] = np.array([[0.6, 0.8]])
+    real, fake = minigan.tensor(np.ones((4, 2))), minigan.tensor(np.zeros((4, 2)))
+    assert float(gan.gradient_penalty(D, real, fake).data) == pytest.approx(0.0, abs=1e-10)
+    D.weight.data[...] = np.array([[1.2, 1.6]])  # norm 2 -> (2 - 1)^2 = 1
+    assert float(gan.gradient_penalty(D, real, fake).data) == pytest.approx(1.0, rel=1e-9)

@@ -1,0 +1,213 @@
+"""End to end: ``python -m minigan.train`` and ``python -m minigan.sample`` write what they promise.
+
+Runs are short (tens of steps) so the whole file takes seconds; every output file is opened
+and checked. The image runs use the real MNIST test files in ../shared/data/mnist.
+"""
+
+import csv
+import json
+import os
+import signal
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from PIL import Image
+
+from minigan import checkpoint, gan, sample, train
+from minigan.data import datasets
+
+MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+needs_mnist = pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(),
+                                 reason=f"the MNIST test files are not in {MNIST}")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """No test here may reach the network or the user's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "MIRRORS", {k: ["http://127.0.0.1:9/"] for k in datasets.MIRRORS})
+
+
+def run_train(*args):
+    return train.main(["--quiet", *map(str, args)])
+
+
+def read_metrics(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_ring8_run_writes_every_file(tmp_path):
+    out = tmp_path / "ring8"
+    assert run_train("--dataset", "ring8", "--steps", 20, "--sample-every", 10, "--batch-size", 64, "--out", out) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["dataset"] == "ring8" and cfg["model"] == "mlp" and cfg["steps"] == 20 and cfg["batch_size"] == 64
+    rows = read_metrics(out / "metrics.csv")
+    assert [int(r["step"]) for r in rows] == list(range(1, 21))
+    for r in rows:
+        assert all(np.isfinite(float(r[k])) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
+        assert 0 < float(r["d_real"]) < 1 and 0 < float(r["d_fake"]) < 1
+    assert sorted(p.name for p in (out / "frames").iterdir()) == ["step_0000010.png", "step_0000020.png"]
+    gif = Image.open(out / "training.gif")
+    assert gif.n_frames == 2
+    for name in ("field.png", "losses.png", "d_outputs.png"):
+        img = matplotlib.image.imread(out / name)
+        assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 200 and img.std() > 0.05, name
+    state = checkpoint.load(out / "checkpoint.npz")
+    assert state["step"] == 20 and state["config"]["dataset"] == "ring8"
+
+
+@needs_mnist
+@pytest.mark.parametrize("model", ["dcgan", "mlp"])
+def test_mnist_test_split_run_and_sample(tmp_path, model, capsys):
+    out = tmp_path / model
+    code = run_train("--dataset", "mnist", "--split", "test", "--model", model, "--steps", 4, "--batch-size", 8,
+                     "--sample-every", 2, "--z-dim", 16, "--data-dir", MNIST, "--out", out)
+    assert code == 0
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
+    grid = matplotlib.image.imread(out / "samples.png")
+    # 64 samples: an 8 x 8 grid of 28-pixel images with 2-pixel padding, drawn at twice the size.
+    assert grid.shape[:2] == (2 * (8 * 30 + 2), 2 * (8 * 30 + 2))
+    assert len(read_metrics(out / "metrics.csv")) == 4
+    assert sample.main(["--run", str(out), "--n", "10", "--out", str(tmp_path / "g.png"),
+                        "--npy", str(tmp_path / "s.npy")]) == 0
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (10, 1, 28, 28) and x.dtype == np.float32
+    assert x.min() >= -1 and x.max() <= 1 and x.std() > 0
+    assert (tmp_path / "g.png").exists()
+
+
+def test_sample_of_a_2d_run_saves_points(tmp_path):
+    out = tmp_path / "grid"
+    assert run_train("--dataset", "grid25", "--steps", 5, "--sample-every", 5, "--out", out) == 0
+    assert sample.main(["--run", str(out), "--n", "300", "--npy", str(tmp_path / "p.npy"),
+                        "--out", str(tmp_path / "p.png")]) == 0
+    p = np.load(tmp_path / "p.npy")
+    assert p.shape == (300, 2) and np.isfinite(p).all()
+    assert matplotlib.image.imread(tmp_path / "p.png").ndim == 3
+    # The same seed draws the same samples.
+    assert sample.main(["--run", str(out), "--n", "300", "--npy", str(tmp_path / "q.npy")]) == 0
+    np.testing.assert_array_equal(p, np.load(tmp_path / "q.npy"))
+
+
+def _final_state(out):
+    state = checkpoint.load(out / "checkpoint.npz")
+    arrays, _ = checkpoint.flatten({k: state[k] for k in ("gan", "loader")})
+    return arrays, state["rng"], state["step"]
+
+
+def _numbers(out):
+    return [{k: r[k] for k in ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake")}
+            for r in read_metrics(out / "metrics.csv")]
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "mnist"])
+def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, dataset):
+    if dataset == "mnist" and not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"the MNIST test files are not in {MNIST}")
+    common = ["--dataset", dataset, "--sample-every", 3, "--batch-size", 16, "--z-dim", 8]
+    if dataset == "mnist":  # small, with BatchNorm buffers and an epoch boundary inside the run
+        common += ["--split", "test", "--data-dir", MNIST, "--width", 4]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert run_train(*common, "--steps", 12, "--out", whole) == 0
+    assert run_train(*common, "--steps", 5, "--out", parts) == 0
+    assert run_train("--resume", parts, "--steps", 12) == 0
+    a, rng_a, step_a = _final_state(whole)
+    b, rng_b, step_b = _final_state(parts)
+    assert step_a == step_b == 12 and rng_a == rng_b
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert _numbers(whole) == _numbers(parts)
+
+
+def test_ctrl_c_finishes_the_step_saves_and_resumes(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    real_step = gan.GAN.train_step
+    calls = {"n": 0}
+
+    def step_then_ctrl_c(self, batches):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the step
+        return real_step(self, batches)
+
+    monkeypatch.setattr(gan.GAN, "train_step", step_then_ctrl_c)
+    with pytest.raises(SystemExit) as stop:
+        run_train("--dataset", "ring8", "--steps", 50, "--sample-every", 100, "--out", out)
+    assert stop.value.code == 130
+    assert checkpoint.load(out / "checkpoint.npz")["step"] == 7
+    assert len(read_metrics(out / "metrics.csv")) == 7
+    monkeypatch.setattr(gan.GAN, "train_step", real_step)
+    assert run_train("--resume", out) == 0
+    assert checkpoint.load(out / "checkpoint.npz")["step"] == 50
+    assert [int(r["step"]) for r in read_metrics(out / "metrics.csv")] == list(range(1, 51))
+
+
+def test_a_nan_loss_stops_with_one_sentence_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    real_d_step = gan.GAN.d_step
+    calls = {"n": 0}
+
+    def poisoned(self, real, y=None):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            real = real * float("nan")
+        return real_d_step(self, real, y)
+
+    monkeypatch.setattr(gan.GAN, "d_step", poisoned)
+    with pytest.raises(SystemExit) as stop:
+        run_train("--dataset", "ring8", "--steps", 20, "--sample-every", 5, "--out", out)
+    message = str(stop.value.code)
+    assert message.startswith("minigan.train: stopped at step 8: D's loss became nan")
+    assert "lower the learning rate" in message and "\n" not in message
+    assert checkpoint.load(out / "checkpoint.npz")["step"] == 5
+    assert [int(r["step"]) for r in read_metrics(out / "metrics.csv")] == list(range(1, 6))
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--dataset", "kmnist"], "the kmnist train files"),
+    (["--dataset", "ring8", "--model", "dcgan"], "--model dcgan needs 28 x 28 images"),
+    (["--dataset", "ring8", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--dataset", "ring8", "--lr", "-1"], "--lr must be positive"),
+])
+def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, capsys, args, expected):
+    assert run_train(*args, "--out", tmp_path / "x", "--data-dir", tmp_path / "empty") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("minigan.train: error: ") and expected in err.lower() and "Traceback" not in err
+
+
+def test_cupy_without_cupy_says_what_to_install(tmp_path, capsys):
+    from minigan import backend
+
+    if backend.cupy_available():
+        pytest.skip("CuPy and a GPU are present here")
+    assert run_train("--dataset", "ring8", "--backend", "cupy", "--out", tmp_path / "x") == 2
+    err = capsys.readouterr().err
+    assert "pip install" in err and "cupy" in err.lower()
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_train("--dataset", "ring8", "--steps", 2, "--out", out) == 0
+    before = (out / "checkpoint.npz").read_bytes()
+    assert run_train("--dataset", "ring8", "--steps", 2, "--out", out) == 2
+    assert f"--resume {out}" in capsys.readouterr().err
+    assert (out / "checkpoint.npz").read_bytes() == before
+
+
+def test_resume_of_a_folder_without_a_run(tmp_path, capsys):
+    assert run_train("--resume", tmp_path) == 2
+    assert "holds no run" in capsys.readouterr().err
+
+
+def test_help_explains_every_flag(capsys):
+    with pytest.raises(SystemExit):
+        train.main(["--help"])
+    text = capsys.readouterr().out
+    for flag in ("--dataset", "--split", "--model", "--loss", "--backend", "--epochs", "--steps", "--batch-size",
+                 "--lr", "--beta1", "--z-dim", "--d-steps", "--seed", "--out", "--data-dir", "--resume",
+                 "--sample-every", "--quiet"):
+        assert flag in text, flag
