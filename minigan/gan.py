@@ -130,8 +130,8 @@ class GAN:
     # ---- the two players' inputs
 
     def sample_z(self, n: int) -> Tensor:
-        """z ~ N(0, I): (n, z_dim), drawn from the run's generator."""
-        return randn(n, self.z_dim)
+        """z ~ N(0, I): (n, z_dim), drawn from the run's generator, in G's dtype (float32; float64 in checks)."""
+        return randn(n, self.z_dim, dtype=next(iter(self.G.parameters())).dtype)
 
     def sample_labels(self, n: int) -> Any:
         """Labels for fakes of a conditional GAN, uniform over the classes: (n,) int64 on the backend."""

@@ -19,6 +19,7 @@ import numpy as np
 from minigan import backend, checkpoint, gan, models, optim, plots
 from minigan.autograd import Tensor
 from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample
+from minigan.unrolled import UnrolledGAN
 
 __all__ = ["Run", "METRICS", "N_TOY"]
 
@@ -61,8 +62,12 @@ def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int =
     else:
         opt_g, opt_d = (optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas),
                         optim.Adam(D.parameters(), lr=cfg["lr"], betas=betas))
-    return gan.GAN(G, D, opt_g, opt_d, loss=cfg["loss"], d_steps=cfg["d_steps"], z_dim=cfg["z_dim"],
-                   clip=cfg.get("clip"), gp_weight=cfg.get("gp_weight", 0.0), n_classes=n_classes)
+    kwargs = dict(loss=cfg["loss"], d_steps=cfg["d_steps"], z_dim=cfg["z_dim"], clip=cfg.get("clip"),
+                  gp_weight=cfg.get("gp_weight", 0.0), n_classes=n_classes)
+    if cfg.get("unroll"):
+        return UnrolledGAN(G, D, opt_g, opt_d, unroll=cfg["unroll"], second_order=cfg.get("unroll_second_order", False),
+                           **kwargs)
+    return gan.GAN(G, D, opt_g, opt_d, **kwargs)
 
 
 class Run:
@@ -83,6 +88,8 @@ class Run:
             self.data_shape = tuple(self.data.shape[1:])
         else:  # sampling from a finished run needs no data
             self.data, self.labels, self.data_shape = None, None, (1, 28, 28)
+        if cfg.get("conditional") and self.toy:
+            raise ValueError(f"--conditional needs a labelled image dataset; {cfg['dataset']} has no labels.")
         self.n_classes = 10 if cfg.get("conditional") else 0
         self.gan = build_gan(cfg, self.data_shape, self.n_classes)
         self.n_data = 0 if self.data is None else len(self.data)
@@ -96,11 +103,11 @@ class Run:
         # One fixed z (and labels) for every sample grid: its own generator, so drawing it
         # never shifts the run's random stream.
         fixed = np.random.default_rng([cfg["seed"], 2])
-        n = N_GRID if not self.toy else 2_500
+        n = 2_500 if self.toy else (100 if self.n_classes else N_GRID)  # conditional: 10 per class
         self.fixed_z = Tensor(backend.current().asarray(fixed.standard_normal((n, cfg["z_dim"])).astype(np.float32)))
         self.fixed_y = None
         if self.n_classes:  # one row per class
-            self.fixed_y = backend.current().asarray(np.repeat(np.arange(10), -(-n // 10))[:n].astype(np.int64))
+            self.fixed_y = backend.current().asarray(np.repeat(np.arange(10), n // 10).astype(np.int64))
         self._rows: list[list[Any]] = []
 
     # ---- the three ways in
@@ -165,6 +172,13 @@ class Run:
 
     # ---- during training
 
+    def set_learning_rate(self) -> None:
+        """--lr-decay linear: lr_t = lr (1 - t / T), the same for G and D; a function of the step alone,
+        so a resumed run follows the same schedule."""
+        if self.cfg.get("lr_decay", "none") == "linear":
+            lr = self.cfg["lr"] * (1.0 - self.step / self.total_steps)
+            self.gan.opt_g.lr = self.gan.opt_d.lr = lr
+
     def log(self, numbers: dict[str, float], seconds: float) -> None:
         self.seconds = seconds
         self._rows.append([self.step, self.loader.epoch, *(f"{numbers[k]:.6g}" for k in METRICS[2:6]),
@@ -183,6 +197,9 @@ class Run:
 
     def d_field(self, points: np.ndarray) -> np.ndarray:
         """D's P(real) at 2-D points (M, 2) (a critic's raw score squashed to (0, 1) by a sigmoid)."""
+        pack = self.cfg.get("pack", 1)
+        if pack > 1:  # a packed D judges m samples at once: show its belief about m copies of each point
+            points = np.repeat(points, pack, axis=0)
         out = self.gan.d_probability(Tensor(backend.current().asarray(points.astype(np.float32))))
         p = backend.to_numpy(out.data).reshape(-1)
         return p if self.gan.loss.probability else 1.0 / (1.0 + np.exp(-p))
@@ -208,7 +225,7 @@ class Run:
     def _grid_kwargs(self) -> dict[str, Any]:
         if not self.n_classes:
             return {}
-        return {"nrow": -(-N_GRID // 10), "row_labels": class_names(self.cfg["dataset"])}
+        return {"nrow": 10, "row_labels": list(class_names(self.cfg["dataset"]))}
 
     def finish(self, save: bool = True) -> None:
         """Write the final figures (and, unless the last step went wrong, the checkpoint)."""

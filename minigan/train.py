@@ -43,8 +43,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "image": {"model": "dcgan", "loss": "nonsaturating", "lr": 2e-4, "beta1": 0.5, "batch_size": 64,
               "epochs": 5, "sample_every": 500},
     "image-mlp": {"batch_size": 128, "epochs": 20},
-    "toy": {"model": "mlp", "loss": "nonsaturating", "lr": 1e-3, "beta1": 0.5, "batch_size": 256,
-            "steps": 4000, "sample_every": 250},
+    "toy": {"model": "mlp", "loss": "nonsaturating", "lr": 1e-3, "beta1": 0.5, "batch_size": 512,
+            "steps": 5000, "sample_every": 250, "lr_decay": "linear"},
+}
+
+
+# The variants' published settings, applied when --loss picks them (flags given still win).
+LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Arjovsky et al. 2017: RMSprop 5e-5, clip 0.01, 5 critic steps per G step.
+    "wgan": {"optimizer": "rmsprop", "lr": 5e-5, "clip": 0.01, "d_steps": 5},
+    # Gulrajani et al. 2017: Adam(1e-4, betas (0, 0.9)), lambda 10, 5 critic steps.
+    "wgan-gp": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "gp_weight": 10.0, "d_steps": 5},
 }
 
 
@@ -68,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     a("--beta1", type=float, default=None, help="Adam's beta1 (0.5 steadies GAN training)")
     a("--z-dim", type=int, default=None, help="size of the noise vector z (default 64)")
     a("--width", type=int, default=None, help="MLP hidden size (256) or DCGAN base width (64)")
+    a("--lr-decay", choices=("none", "linear"), default=None,
+      help="learning-rate schedule: constant (none) or linear decay to 0 by the last step (helps G settle)")
     a("--d-steps", type=int, default=None, help="D steps per G step, k in Goodfellow et al.'s algorithm (default 1)")
     a("--seed", type=int, default=None, help="random seed: weights, noise and shuffling (default 0)")
     a("--out", default=None, help="the run folder (default: runs/<dataset>-<model>)")
@@ -75,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     a("--resume", metavar="DIR", default=None, help="continue the run in DIR from its checkpoint")
     a("--sample-every", type=int, default=None, help="steps between sample grids, figures and checkpoints")
     a("--quiet", action="store_true", help="no progress bar")
+    v = p.add_argument_group("GAN variants")
+    v.add_argument("--conditional", action="store_true", default=None,
+                   help="conditional GAN: G(z, y) and D(x, y) with the class label y; grids get one row per class")
+    v.add_argument("--pack", type=int, default=None, help="PacGAN: D judges this many samples at once (default 1)")
+    v.add_argument("--unroll", type=int, default=None, help="unrolled GAN: G plays against D this many steps ahead")
+    v.add_argument("--unroll-second-order", action="store_true", default=None,
+                   help="with --unroll: also backpropagate through the unrolled D steps (Metz et al.'s full method)")
+    v.add_argument("--clip", type=float, default=None, help="clip D's weights to [-c, c] after each step (wgan: 0.01)")
+    v.add_argument("--gp-weight", type=float, default=None, help="gradient-penalty weight lambda (wgan-gp: 10)")
+    v.add_argument("--beta2", type=float, default=None, help="Adam's beta2 (default 0.999; wgan-gp: 0.9)")
     return p
 
 
@@ -88,6 +109,7 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     dataset = given.get("dataset", "mnist")
     toy = dataset in TOY_DATASETS
     cfg: dict[str, Any] = {"dataset": dataset, "split": "train", "backend": backend.current().name, "z_dim": 64,
+                           "lr_decay": "none", "beta2": 0.999, "pack": 1, "unroll": 0, "conditional": False,
                            "width": None, "d_steps": 1, "seed": 0, "data_dir": None, "epochs": None, "steps": None}
     cfg.update(DEFAULTS["toy" if toy else "image"])
     if not toy and given.get("model") == "mlp":
@@ -96,11 +118,14 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
         cfg["epochs"] = None
     if "epochs" in given:
         cfg["steps"] = None
+    cfg.update(LOSS_DEFAULTS.get(given.get("loss", cfg["loss"]), {}))
     cfg.update(given)
     if toy and cfg["model"] == "dcgan":
         raise ValueError(f"--model dcgan needs 28 x 28 images; for {dataset} use --model mlp.")
     cfg["out"] = str(cfg.get("out") or Path("runs") / f"{dataset}-{cfg['model']}")
-    for key in ("batch_size", "z_dim", "d_steps", "sample_every"):
+    if cfg["batch_size"] % cfg["pack"]:
+        raise ValueError(f"--batch-size ({cfg['batch_size']}) must be a multiple of --pack ({cfg['pack']}).")
+    for key in ("batch_size", "z_dim", "d_steps", "sample_every", "pack"):
         if int(cfg[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}.")
     if cfg["lr"] <= 0:
@@ -156,6 +181,7 @@ def train(cfg: dict[str, Any], resume: bool = False, quiet: bool = False) -> Run
     try:
         with _StopRequest() as request:
             while run.step < run.total_steps:
+                run.set_learning_rate()
                 numbers = run.gan.train_step(batches)
                 run.step += 1
                 run.log(numbers, time.perf_counter() - t0 + run.seconds_before)

@@ -103,17 +103,48 @@ def _numbers(out):
             for r in read_metrics(out / "metrics.csv")]
 
 
-@pytest.mark.parametrize("dataset", ["ring8", "mnist"])
-def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, dataset):
+def _stop_at(monkeypatch, step):
+    """Make the run receive Ctrl-C during its ``step``-th step."""
+    real_step = gan.GAN.train_step
+    calls = {"n": 0}
+
+    def step_then_ctrl_c(self, batches):
+        calls["n"] += 1
+        if calls["n"] == step:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the step
+        return real_step(self, batches)
+
+    monkeypatch.setattr(gan.GAN, "train_step", step_then_ctrl_c)
+    return real_step
+
+
+@pytest.mark.parametrize("dataset,how", [("ring8", "extend"), ("mnist", "extend"), ("ring8", "interrupt")])
+def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, monkeypatch, dataset, how):
+    """N steps + resume + N steps == 2N steps: weights, optimizer states, loader, generator and metrics.
+
+    "extend": a finished 5-step run continued to 12 (a constant learning rate, since a decaying
+    schedule depends on the total). "interrupt": a 12-step run with the toys' linear decay,
+    stopped by Ctrl-C during step 5 and resumed.
+    """
     if dataset == "mnist" and not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"the MNIST test files are not in {MNIST}")
     common = ["--dataset", dataset, "--sample-every", 3, "--batch-size", 16, "--z-dim", 8]
     if dataset == "mnist":  # small, with BatchNorm buffers and an epoch boundary inside the run
         common += ["--split", "test", "--data-dir", MNIST, "--width", 4]
+    if how == "extend":
+        common += ["--lr-decay", "none"]
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     assert run_train(*common, "--steps", 12, "--out", whole) == 0
-    assert run_train(*common, "--steps", 5, "--out", parts) == 0
-    assert run_train("--resume", parts, "--steps", 12) == 0
+    if how == "extend":
+        assert run_train(*common, "--steps", 5, "--out", parts) == 0
+        assert run_train("--resume", parts, "--steps", 12) == 0
+    else:
+        real_step = _stop_at(monkeypatch, 5)
+        with pytest.raises(SystemExit):
+            run_train(*common, "--steps", 12, "--out", parts)
+        monkeypatch.setattr(gan.GAN, "train_step", real_step)
+        assert checkpoint.load(parts / "checkpoint.npz")["step"] == 5
+        assert run_train("--resume", parts) == 0
     a, rng_a, step_a = _final_state(whole)
     b, rng_b, step_b = _final_state(parts)
     assert step_a == step_b == 12 and rng_a == rng_b
@@ -125,16 +156,7 @@ def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, dataset):
 
 def test_ctrl_c_finishes_the_step_saves_and_resumes(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    real_step = gan.GAN.train_step
-    calls = {"n": 0}
-
-    def step_then_ctrl_c(self, batches):
-        calls["n"] += 1
-        if calls["n"] == 7:
-            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the step
-        return real_step(self, batches)
-
-    monkeypatch.setattr(gan.GAN, "train_step", step_then_ctrl_c)
+    real_step = _stop_at(monkeypatch, 7)
     with pytest.raises(SystemExit) as stop:
         run_train("--dataset", "ring8", "--steps", 50, "--sample-every", 100, "--out", out)
     assert stop.value.code == 130
@@ -211,3 +233,28 @@ def test_help_explains_every_flag(capsys):
                  "--lr", "--beta1", "--z-dim", "--d-steps", "--seed", "--out", "--data-dir", "--resume",
                  "--sample-every", "--quiet"):
         assert flag in text, flag
+
+
+@pytest.mark.parametrize("flags", [["--loss", "wgan"], ["--loss", "wgan-gp"], ["--loss", "lsgan"], ["--loss", "hinge"],
+                                   ["--loss", "minimax"], ["--pack", "2"], ["--unroll", "2"],
+                                   ["--unroll", "2", "--unroll-second-order"]])
+def test_every_variant_trains_on_the_cli(tmp_path, flags):
+    out = tmp_path / "run"
+    assert run_train("--dataset", "ring8", "--steps", 3, "--sample-every", 3, "--batch-size", 32, *flags,
+                     "--out", out) == 0
+    rows = read_metrics(out / "metrics.csv")
+    assert len(rows) == 3 and all(np.isfinite(float(r["g_loss"])) for r in rows)
+    assert (out / "field.png").exists()
+
+
+@needs_mnist
+def test_conditional_run_draws_one_row_per_class(tmp_path):
+    out = tmp_path / "cgan"
+    assert run_train("--dataset", "mnist", "--split", "test", "--data-dir", MNIST, "--conditional", "--model", "mlp",
+                     "--steps", 2, "--sample-every", 2, "--batch-size", 16, "--out", out) == 0
+    grid = matplotlib.image.imread(out / "samples.png")
+    assert grid.shape[0] > 500  # 10 labelled rows of 10
+    x, y = sample.draw(out, 20, label=None)
+    assert x.shape == (20, 1, 28, 28) and list(y) == [i // 2 for i in range(20)]
+    x3, y3 = sample.draw(out, 5, label=3)
+    assert list(y3) == [3] * 5
