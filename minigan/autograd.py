@@ -107,10 +107,11 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        if not _is_array(data):
-            data = np.asarray(data)
+        if type(data) is not np.ndarray:  # the common case first: every op result is one
+            if isinstance(data, Tensor):
+                data = data.data
+            if not _is_array(data):
+                data = np.asarray(data)
         self.data = data
         self.grad: Tensor | None = None
         self.creator: Function | None = None
@@ -374,16 +375,22 @@ class Function:
     needs_input_grad: tuple[bool, ...]
 
     def __call__(self, *inputs: Any) -> Any:
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        tensors = tuple(as_tensor(x, like) for x in inputs)
+        # This runs for every operation, forward and backward, so it is kept lean: an MLP
+        # iteration calls it ~110 times, and its overhead is what a small model pays per op.
+        like = None
+        for x in inputs:
+            if isinstance(x, Tensor):
+                like = x
+                break
+        tensors = tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
         arrays = [t.data for t in tensors]
-        backend.get_array_module(*arrays)  # refuses to mix NumPy and CuPy arrays
+        if backend._cupy is not None:  # only with CuPy loaded can a NumPy and a CuPy array meet
+            backend.get_array_module(*arrays)  # refuses to mix them
         ys = self.forward(*arrays)
         if not isinstance(ys, tuple):
             ys = (ys,)
-        record = _grad_enabled and any(t.requires_grad for t in tensors)
         outputs = [Tensor(y) for y in ys]
-        if record:
+        if _grad_enabled and any(t.requires_grad for t in tensors):
             self.inputs = tensors
             self.needs_input_grad = tuple(t.requires_grad for t in tensors)
             # Weak references: a function must not keep its outputs alive (the

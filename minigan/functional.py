@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigan import backend
-from minigan.autograd import Function, Tensor
+from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.conv import conv2d, conv_transpose2d
 from minigan.ops import concat, leaky_relu, matmul, mean, relu, reshape, sigmoid, softplus, stack, tanh
 from minigan.ops import sum as _sum
@@ -88,6 +88,95 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return y if x.ndim == 2 else reshape(y, lead + (weight.shape[0],))
 
 
+def _sum_per_channel(a: Any, shape: tuple[int, ...]) -> Any:
+    """The sum of ``a`` (N, C) or (N, C, H, W) over every axis but the channels, reshaped to ``shape``.
+
+    When ``a`` is channels-last in memory (what the convolutions return), one channel's values
+    are a column of an (N*H*W, C) matrix, and column sums are a matrix-vector product with a
+    vector of ones: BLAS does it 3-4x faster than NumPy's reduction over strided axes.
+    """
+    xp = backend.get_array_module(a)
+    rows = a.transpose(0, 2, 3, 1) if a.ndim == 4 else a  # (N, H, W, C): a view
+    if rows.flags.c_contiguous:
+        rows = rows.reshape(-1, a.shape[1])
+        return (xp.ones(rows.shape[0], dtype=a.dtype) @ rows).reshape(shape)
+    return a.sum(axis=(0,) if a.ndim == 2 else (0, 2, 3)).reshape(shape)
+
+
+class BatchNormTrain(Function):
+    """Training-mode batch norm as one function: y = (x - mu) / sqrt(var + eps) * gamma + beta.
+
+    x (N, C) or (N, C, H, W); gamma, beta (C,); mu, var: mean and biased variance per channel
+    over the m = N (or N*H*W) values of the channel. With x_hat = (x - mu) / sqrt(var + eps)::
+
+        dL/dbeta  = sum(gy)                  dL/dgamma = sum(gy * x_hat)
+        dL/dx     = gamma / sqrt(var + eps) * (gy - mean(gy) - x_hat * mean(gy * x_hat))
+
+    Why one Function rather than the composition of mean, -, *, / that it replaces: the
+    composition made 10 full-size temporaries forward and about 25 backward; here the
+    forward makes 2 (x_hat, kept for backward, and y) and a plain backward makes 1.
+    When the backward is itself recorded (``create_graph=True``, e.g. a gradient
+    penalty), it is computed from the same formula written with differentiable ops,
+    so second derivatives still work.
+    """
+
+    def __init__(self, eps: float) -> None:
+        self.eps = eps
+
+    def forward(self, x, weight, bias):
+        xp = backend.get_array_module(x)
+        self.axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
+        self.count = x.size // x.shape[1]
+        mu = _sum_per_channel(x, self.shape) * (1.0 / self.count)
+        self.mu = mu
+        x_hat = x - mu
+        y = xp.multiply(x_hat, x_hat)  # (x - mu)^2, then the same buffer becomes the output
+        self.var = _sum_per_channel(y, self.shape) * (1.0 / self.count)
+        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
+        x_hat *= self.inv_std
+        self.x_hat = x_hat
+        xp.multiply(x_hat, weight.reshape(self.shape), out=y)
+        y += bias.reshape(self.shape)
+        return y
+
+    def backward(self, gy):
+        if is_grad_enabled():
+            return self._backward_recorded(gy)
+        # Plain arrays, one temporary, in place: the same formulas as _backward_recorded.
+        need = self.needs_input_grad
+        g, x_hat, m = gy.data, self.x_hat, self.count
+        weight = self.inputs[1].data.reshape(self.shape)
+        g_sum = _sum_per_channel(g, self.shape)  # = dL/dbeta
+        t = g * x_hat
+        g_xhat_sum = _sum_per_channel(t, self.shape)  # = dL/dgamma
+        gx = None
+        if need[0]:
+            # gx = gamma inv_std (gy - g_sum/m - x_hat g_xhat_sum/m), built in t's buffer.
+            xp = backend.get_array_module(g)
+            xp.multiply(x_hat, g_xhat_sum * (-1.0 / m), out=t)
+            t += g
+            t -= g_sum * (1.0 / m)
+            t *= weight * self.inv_std
+            gx = Tensor(t)
+        gw = Tensor(g_xhat_sum.reshape(-1)) if need[1] else None
+        gb = Tensor(g_sum.reshape(-1)) if need[2] else None
+        return gx, gw, gb
+
+    def _backward_recorded(self, gy):
+        """The backward with differentiable ops, from x itself, for second derivatives."""
+        x, weight, _ = self.inputs
+        axes, shape = self.axes, self.shape
+        d = x - mean(x, axis=axes, keepdims=True)
+        inv_std = (mean(d * d, axis=axes, keepdims=True) + self.eps) ** -0.5
+        x_hat = d * inv_std
+        g = gy * reshape(weight, shape)
+        gx = inv_std * (g - mean(g, axis=axes, keepdims=True) - x_hat * mean(g * x_hat, axis=axes, keepdims=True))
+        gw = _sum(gy * x_hat, axis=axes)
+        gb = _sum(gy, axis=axes)
+        return gx, gw, gb
+
+
 def batch_norm(
     x: Tensor,
     running_mean: Tensor | None,
@@ -105,7 +194,8 @@ def batch_norm(
     eval:      mu, var = the running statistics.
     y = (x - mu) / sqrt(var + eps) * weight + bias.
     x: (N, C) or (N, C, H, W); running stats, weight, bias: (C,).
-    Written with differentiable ops, so second derivatives work too.
+    Training mode is one Function (BatchNormTrain) with a hand-derived backward; eval mode
+    is written with differentiable ops. Second derivatives work in both.
     """
     if x.ndim not in (2, 4):
         raise ValueError(f"batch_norm expects input of shape (N, C) or (N, C, H, W), got {x.shape}.")
@@ -115,7 +205,6 @@ def batch_norm(
     for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"batch_norm: {what} has shape {t.shape} but the input has {c} channels.")
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
     shape = (1, c) if x.ndim == 2 else (1, c, 1, 1)
     if training:
         count = x.numel() // c
@@ -124,23 +213,26 @@ def batch_norm(
                 f"batch_norm in training mode needs more than one value per channel, got input {x.shape}: "
                 "use a batch larger than 1, or call .eval() on the model."
             )
-        mu = mean(x, axis=axes, keepdims=True)
-        d = x - mu
-        var = mean(d * d, axis=axes, keepdims=True)
+        xp = backend.get_array_module(x.data)
+        # Without an affine part: gamma = 1, beta = 0 as constants (they get no gradient).
+        gamma = weight if weight is not None else Tensor(xp.ones(c, dtype=x.dtype))
+        beta = bias if bias is not None else Tensor(xp.zeros(c, dtype=x.dtype))
+        f = BatchNormTrain(eps)
+        y = f(x, gamma, beta)
         if running_mean is not None and running_var is not None:
             # The running statistics are buffers, not parameters: update the arrays in place.
             m = momentum
             running_mean.data *= 1 - m
-            running_mean.data += m * mu.data.reshape(c)
+            running_mean.data += m * f.mu.reshape(c)
             running_var.data *= 1 - m
-            running_var.data += (m * count / (count - 1)) * var.data.reshape(c)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm in eval mode needs running_mean and running_var.")
-        mu = reshape(running_mean.detach(), shape)
-        var = reshape(running_var.detach(), shape)
-        d = x - mu
-    y = d / (var + eps) ** 0.5
+            running_var.data += (m * count / (count - 1)) * f.var.reshape(c)
+        f.mu = f.var = None  # not needed by backward
+        return y
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm in eval mode needs running_mean and running_var.")
+    mu = reshape(running_mean.detach(), shape)
+    var = reshape(running_var.detach(), shape)
+    y = (x - mu) / (var + eps) ** 0.5
     if weight is not None:
         y = y * reshape(weight, shape)
     if bias is not None:

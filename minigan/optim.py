@@ -277,15 +277,25 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(p.data)  # v
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        # Every line below writes into m, v or one scratch array ``tmp`` (out=...): the update
+        # makes one temporary per parameter instead of seven, and each pass over memory is
+        # one NumPy call. (This loop ran a seventh of the MLP iteration before.)
+        tmp = xp.multiply(g, 1.0 - beta1)
         m *= beta1
-        m += (1.0 - beta1) * g
+        m += tmp  # m = beta1 m + (1 - beta1) g
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1.0 - beta2
         v *= beta2
-        v += (1.0 - beta2) * (g * g)
+        v += tmp  # v = beta2 v + (1 - beta2) g^2
         # Python floats: (1 - beta^t) is a number, not an array, so float32 stays float32.
         bias_correction1 = 1.0 - beta1**t
         bias_correction2 = 1.0 - beta2**t
-        denom = xp.sqrt(v) / math.sqrt(bias_correction2) + self.eps  # sqrt(v_hat) + eps
-        p.data -= (self.lr / bias_correction1) * m / denom
+        xp.sqrt(v, out=tmp)
+        tmp *= 1.0 / math.sqrt(bias_correction2)
+        tmp += self.eps  # tmp = sqrt(v_hat) + eps
+        xp.divide(m, tmp, out=tmp)
+        tmp *= self.lr / bias_correction1
+        p.data -= tmp  # p = p - lr m_hat / (sqrt(v_hat) + eps)
 
 
 # --------------------------------------------------------------------------- RMSprop
