@@ -1,0 +1,1 @@
+"""Benchmarks: plain scripts that time minigan beside PyTorch and print markdown tables."""
