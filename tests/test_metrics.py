@@ -1,0 +1,147 @@
+"""The measurements: closed forms for the Fréchet distance, the class-histogram scores, PacGAN's toy scores."""
+
+import math
+
+import numpy as np
+import pytest
+
+from minigan import metrics
+from minigan.data import modes
+
+
+def with_moments(rng, n, mean, cov_sqrt):
+    """n points whose *sample* mean is ``mean`` and sample covariance (ddof=1) is exactly cov_sqrt cov_sqrt^T."""
+    d = len(mean)
+    z = rng.standard_normal((n, d))
+    z -= z.mean(0)
+    w, v = np.linalg.eigh(np.cov(z, rowvar=False))
+    z = z @ v @ np.diag(w ** -0.5) @ v.T  # whitened: sample covariance exactly I
+    return z @ np.asarray(cov_sqrt).T + mean
+
+
+# ---- frechet_distance
+
+
+def test_frechet_distance_of_a_set_to_itself_is_zero(rng):
+    a = rng.standard_normal((500, 16)) @ rng.standard_normal((16, 16))
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_of_diagonal_gaussians_is_the_closed_form(rng):
+    # FD(N(m1, diag s1^2), N(m2, diag s2^2)) = |m1 - m2|^2 + sum_i (s1_i - s2_i)^2
+    m1, m2 = np.array([0.0, 1.0, -2.0, 0.5]), np.array([1.0, 1.0, 0.0, 0.0])
+    s1, s2 = np.array([1.0, 2.0, 0.5, 3.0]), np.array([2.0, 0.5, 0.5, 1.0])
+    a = with_moments(rng, 400, m1, np.diag(s1))
+    b = with_moments(rng, 300, m2, np.diag(s2))
+    expected = ((m1 - m2) ** 2).sum() + ((s1 - s2) ** 2).sum()  # (1 + 0 + 4 + 0.25) + (1 + 2.25 + 0 + 4)
+    assert expected == pytest.approx(12.5)
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+    assert metrics.frechet_distance(b, a) == pytest.approx(expected, rel=1e-9)
+
+
+def test_frechet_distance_of_scaled_full_covariances_is_the_closed_form(rng):
+    # S_b = c^2 S_a (not diagonal): tr sqrt(S_a S_b) = c tr S_a, so FD = |dm|^2 + (1 - c)^2 tr S_a
+    root = rng.standard_normal((6, 6))
+    a = with_moments(rng, 200, np.zeros(6), root)
+    b = with_moments(rng, 250, np.full(6, 0.5), 3.0 * root)
+    expected = 6 * 0.25 + 4.0 * np.trace(root @ root.T)
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-8)
+
+
+def test_frechet_distance_rejects_bad_features():
+    with pytest.raises(ValueError, match="differ in width"):
+        metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.frechet_distance(np.full((5, 3), np.nan), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"\(N, d\)"):
+        metrics.frechet_distance(np.zeros(5), np.zeros((5, 1)))
+
+
+# ---- histogram scores
+
+
+def test_kl_to_uniform_on_constructed_histograms():
+    assert metrics.kl_to_uniform([100] * 10) == pytest.approx(0.0)
+    assert metrics.kl_to_uniform([0, 0, 37] + [0] * 7) == pytest.approx(math.log(10))
+    assert metrics.kl_to_uniform([50, 50, 0, 0, 0, 0, 0, 0, 0, 0]) == pytest.approx(math.log(5))
+    q = np.array([0.4, 0.3, 0.2, 0.1])
+    assert metrics.kl_to_uniform(q * 1000) == pytest.approx(float((q * np.log(4 * q)).sum()))
+    with pytest.raises(ValueError, match="positive sum"):
+        metrics.kl_to_uniform([0, 0, 0])
+
+
+def test_classes_covered_counts_classes_with_a_tenth_of_their_uniform_share():
+    # 1000 samples over 10 classes: the uniform share is 100, so a class needs >= 10 samples
+    assert metrics.classes_covered([100] * 10) == 10
+    assert metrics.classes_covered([910, 10, 9, 9, 9, 9, 9, 9, 9, 17]) == 3
+    assert metrics.classes_covered([1000] + [0] * 9) == 1
+    assert metrics.classes_covered([500, 500, 0, 0]) == 2
+    assert metrics.classes_covered([0, 0]) == 0
+
+
+def test_class_histogram_counts_the_argmax():
+    p = np.array([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]])
+    assert metrics.class_histogram(p).tolist() == [1, 2, 1]
+    assert metrics.class_histogram(p, n_classes=5).tolist() == [1, 2, 1, 0, 0]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 10])
+def test_classifier_score_of_confident_predictions_over_k_classes_is_k(k):
+    labels = np.arange(20 * k) % k
+    probs = np.eye(10)[labels]
+    assert metrics.classifier_score(probs) == pytest.approx(k, rel=1e-9)
+
+
+def test_classifier_score_of_unsure_predictions_is_one(rng):
+    assert metrics.classifier_score(np.full((50, 10), 0.1)) == pytest.approx(1.0)
+    p = rng.dirichlet(np.ones(10), size=1)  # the same prediction for every sample, however confident
+    assert metrics.classifier_score(np.repeat(p, 30, axis=0)) == pytest.approx(1.0)
+
+
+# ---- image_quality through a classifier
+
+
+class StubClassifier:
+    """features = the first 3 pixels, prediction = the class written in pixel 0."""
+
+    dataset = "mnist"
+
+    def features(self, x):
+        return np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, :3]
+
+    def probs(self, x):
+        k = np.asarray(x).reshape(len(x), -1)[:, 0].astype(int)
+        return np.eye(10)[k]
+
+
+def test_image_quality_combines_the_scores(rng):
+    x = np.zeros((40, 1, 28, 28))
+    x.reshape(40, -1)[:, 0] = np.arange(40) % 4  # classes 0..3, 10 each
+    x.reshape(40, -1)[:, 1:3] = rng.standard_normal((40, 2))
+    ref = x.copy()
+    ref.reshape(40, -1)[:, 1] += 2.0
+    q = metrics.image_quality(x, "mnist", StubClassifier(), ref)
+    assert q["histogram"] == [10, 10, 10, 10, 0, 0, 0, 0, 0, 0]
+    assert q["classes_covered"] == 4 and q["n_classes"] == 10 and q["n_samples"] == 40
+    assert q["class_kl"] == pytest.approx(math.log(10 / 4))
+    assert q["classifier_score"] == pytest.approx(4.0)
+    assert q["fd"] == pytest.approx(4.0)  # only the mean of feature 1 moved, by 2
+    with pytest.raises(ValueError, match="trained on mnist, not on fashion-mnist"):
+        metrics.image_quality(x, "fashion-mnist", StubClassifier(), ref)
+
+
+# ---- toy_quality (PacGAN's protocol)
+
+
+def test_toy_quality_of_the_exact_modes():
+    centers, _ = modes("grid25")
+    q = metrics.toy_quality(np.repeat(centers, 4, axis=0), "grid25")
+    assert q == {"modes_covered": 25, "n_modes": 25, "high_quality": 1.0, "reverse_kl": 0.0, "n_samples": 100}
+
+
+def test_toy_quality_of_a_collapsed_generator():
+    centers, std = modes("ring8")
+    x = np.concatenate([np.repeat(centers[:1], 90, axis=0), np.full((10, 2), 5.0)])  # one mode and 10% far away
+    q = metrics.toy_quality(x, "ring8")
+    assert q["modes_covered"] == 1 and q["high_quality"] == pytest.approx(0.9)
+    assert q["reverse_kl"] == pytest.approx(math.log(8))
