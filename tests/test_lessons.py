@@ -1,0 +1,42 @@
+"""Every lesson runs in --quick mode and writes the figures it promises (non-empty PNGs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+EXPECTED = {
+    "01_generative_vs_discriminative.py": ["generative_vs_discriminative.png", "one_label_many_samples.png"],
+    "02_autograd_from_scratch.py": ["value_vs_numeric.png"],
+    "03_sampling_by_transforming_noise.py": ["push_forward.png", "learned_map.png"],
+    "04_discriminator_is_a_classifier.py": ["d_field_before.png", "d_outputs.png", "d_field_after.png"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_lesson_runs_quick_and_writes_figures(script: str, tmp_path: Path) -> None:
+    out = LESSONS / "out" / script[:2]
+    for name in EXPECTED[script]:
+        (out / name).unlink(missing_ok=True)  # a stale figure from an earlier run must not pass the test
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", MINIGAN_BACKEND="numpy")
+    result = subprocess.run([sys.executable, str(LESSONS / script), "--quick"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert "Done:" in result.stdout
+    for name in EXPECTED[script]:
+        png = out / name
+        assert png.is_file(), f"{script} did not write {png}"
+        head = png.read_bytes()[:8]
+        assert png.stat().st_size > 1000 and head == PNG_MAGIC, f"{png} is not a non-empty PNG"
+
+
+def test_every_lesson_is_listed() -> None:
+    scripts = {p.name for p in LESSONS.glob("[0-9][0-9]_*.py")}
+    assert scripts == set(EXPECTED)
