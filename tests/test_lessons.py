@@ -17,6 +17,11 @@ EXPECTED = {
     "02_autograd_from_scratch.py": ["value_vs_numeric.png"],
     "03_sampling_by_transforming_noise.py": ["push_forward.png", "learned_map.png"],
     "04_discriminator_is_a_classifier.py": ["d_field_before.png", "d_outputs.png", "d_field_after.png"],
+    "05_minimax_gradients.py": ["optimal_d.png", "g_gradients.png"],
+    "06_training_d_with_g_frozen.py": ["d_field_before.png", "d_field_after.png"],
+    "07_training_g_through_d.py": ["g_climbs_d.png", "d_field_after_g.png"],
+    "08_alternating_game_2d.py": ["field_start.png", "field_early.png", "field_middle.png", "field_end.png",
+                                  "losses.png", "d_outputs.png"],
 }
 
 
