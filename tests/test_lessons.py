@@ -22,7 +22,13 @@ EXPECTED = {
     "07_training_g_through_d.py": ["g_climbs_d.png", "d_field_after_g.png"],
     "08_alternating_game_2d.py": ["field_start.png", "field_early.png", "field_middle.png", "field_end.png",
                                   "losses.png", "d_outputs.png"],
+    "09_mode_collapse.py": ["xy_game_trajectories.png", "grid25_samples.png"],
+    "10_mlp_gan_mnist.py": ["samples_step00000.png", "samples_step00020.png", "samples_step00040.png",
+                            "losses.png"],
 }
+# Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
+MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+NEEDS_MNIST = {"10_mlp_gan_mnist.py"}
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
@@ -31,6 +37,10 @@ def test_lesson_runs_quick_and_writes_figures(script: str, tmp_path: Path) -> No
     for name in EXPECTED[script]:
         (out / name).unlink(missing_ok=True)  # a stale figure from an earlier run must not pass the test
     env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", MINIGAN_BACKEND="numpy")
+    if script in NEEDS_MNIST:
+        if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+            pytest.skip(f"the MNIST test files are not in {MNIST}")
+        env["MINIGAN_DATA"] = str(MNIST)
     result = subprocess.run([sys.executable, str(LESSONS / script), "--quick"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
