@@ -25,10 +25,13 @@ EXPECTED = {
     "09_mode_collapse.py": ["xy_game_trajectories.png", "grid25_samples.png"],
     "10_mlp_gan_mnist.py": ["samples_step00000.png", "samples_step00020.png", "samples_step00040.png",
                             "losses.png"],
+    "11_dcgan.py": ["conv_transpose_stamp.png", "samples_step00000.png", "samples_step00010.png"],
+    "12_conditional_gan.py": ["by_class_step00000.png", "by_class_step00040.png"],
 }
 # Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
+# Lesson 11 prefers Fashion-MNIST (found in the cache or /usr/share/datasets) and falls back to MNIST's test split.
 MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
-NEEDS_MNIST = {"10_mlp_gan_mnist.py"}
+NEEDS_MNIST = {"10_mlp_gan_mnist.py", "11_dcgan.py", "12_conditional_gan.py"}
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
