@@ -289,17 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         jobs = json.loads(args.worker)
         print(json.dumps([worker(j) for j in jobs] if isinstance(jobs, list) else worker(jobs)))
         return 0
-    if args.quick:
-        args.iters, args.warmup, args.threads = 1, 0, args.threads[:1]
-    torch_ok = not args.no_torch and harness.have_torch()
-    if args.backend == "cupy":
-        from minigan import backend
-
-        if not backend.cupy_available():
-            print("--backend cupy needs CuPy and a CUDA device: pip install -e '.[cuda]' on a GPU machine.")
-            return 2
-    if args.quick:
-        args.rounds = 1
+    torch_ok = harness.settle_args(args)
+    if torch_ok is None:
+        return 2
     script = os.path.abspath(__file__)
     load_before = harness.load_average()
     flops = {m: iteration_flops(m) for m in args.models}

@@ -34,6 +34,21 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VE
                "NUMEXPR_NUM_THREADS")
 
 
+def settle_args(args: Any) -> bool | None:
+    """Shared command-line handling of both scripts: --quick shrinks the run to one iteration on
+    the first thread count; returns whether PyTorch is compared, or None (after saying why) when
+    --backend cupy cannot run here."""
+    if args.quick:
+        args.iters, args.warmup, args.rounds, args.threads = 1, 0, 1, args.threads[:1]
+    if args.backend == "cupy":
+        from minigan import backend
+
+        if not backend.cupy_available():
+            print("--backend cupy needs CuPy and a CUDA device: pip install -e '.[cuda]' on a GPU machine.")
+            return None
+    return not args.no_torch and have_torch()
+
+
 def thread_env(threads: int) -> dict[str, str]:
     """The current environment with every BLAS/OpenMP thread count set to ``threads``."""
     env = dict(os.environ)

@@ -163,11 +163,9 @@ class GAN:
             fake = self._G(self.sample_z(n), y_fake)
         real_out, fake_out = self._D(real, y), self._D(fake, y_fake)
         loss = self.loss.d(real_out, fake_out)
-        value = float(loss.data)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, y)
-            value = float(loss.data)
-        _finite(value, "D")
+        value = _finite(float(loss.data), "D")  # one device-to-host read per step
         self.opt_d.zero_grad()
         loss.backward()
         self.opt_d.step()
