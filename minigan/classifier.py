@@ -40,7 +40,7 @@ import numpy as np
 from minigan import backend, nn, optim
 from minigan import functional as F
 from minigan.autograd import Tensor, no_grad
-from minigan.data import cache_dir, find, load
+from minigan.data import cache_dir, find, load, split_test_files
 
 __all__ = [
     "Classifier", "ClassifierNet", "Split", "cross_entropy", "log_softmax", "get_classifier", "load_split",
@@ -51,7 +51,6 @@ FORMAT = 1  # bump when the network or the training recipe changes: older caches
 N_FEATURES = 128
 N_CLASSES = 10
 PROTOCOLS = ("train/test", "test-8000/2000")
-TRAIN_SHARE = 0.8  # test-8000/2000: the share of the (10,000) test images that trains the classifier
 
 
 @dataclass(frozen=True)
@@ -319,10 +318,7 @@ def load_split(dataset: str, data_dir: str | os.PathLike | None = None, protocol
         x_ref, y_ref = load(dataset, "test", data_dir, progress=False)
         return Split(protocol, x_train, y_train, x_ref, y_ref)
     x, y = load(dataset, "test", data_dir, progress=False)
-    perm = np.random.default_rng(0).permutation(len(x))
-    n_train = round(TRAIN_SHARE * len(x))  # 8,000 of the 10,000
-    tr, ref = perm[:n_train], perm[n_train:]
-    return Split(protocol, x[tr], y[tr], x[ref], y[ref])
+    return Split(protocol, *split_test_files(x, y))  # the fixed 8,000 / 2,000 cut
 
 
 def cache_path(dataset: str, protocol: str) -> Path:

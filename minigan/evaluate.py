@@ -97,11 +97,11 @@ def _toy(x: Any, dataset: str, seed: int) -> dict[str, Any]:
 
 
 def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None, quiet: bool,
-            labels: np.ndarray | None = None) -> dict[str, Any]:
+            labels: np.ndarray | None = None, protocol: str | None = None) -> dict[str, Any]:
     from minigan.classifier import get_classifier, load_split
 
     imgs = as_images(x)
-    split = load_split(dataset, data_dir)
+    split = load_split(dataset, data_dir, protocol)
     clf = get_classifier(dataset, data_dir, quiet=quiet, split=split)
     ref_features = clf.features(split.x_ref)
     rng = np.random.default_rng([seed, 7])
@@ -119,18 +119,20 @@ def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None,
 
 
 def evaluate_samples(samples: Any, dataset: str, seed: int = 0, data_dir: str | os.PathLike | None = None,
-                     quiet: bool = True, labels: np.ndarray | None = None) -> dict[str, Any]:
+                     quiet: bool = True, labels: np.ndarray | None = None,
+                     protocol: str | None = None) -> dict[str, Any]:
     """Score samples of ``dataset`` with their calibration; returns the dict written to metrics.json.
 
     Toys: ``samples``/``calibration.real`` from toy_quality. Images: ``samples``,
     ``calibration.real`` (training images) and ``calibration.noise`` from image_quality,
     and the classifier's ``protocol`` and ``accuracy``. ``labels`` (N,) of a conditional run
-    add ``label_accuracy``, how often the classifier's argmax equals the label.
+    add ``label_accuracy``, how often the classifier's argmax equals the label. ``protocol``
+    picks the classifier's data (default: train/test when the train files exist, else test-8000/2000).
     """
     dataset = _dataset(dataset)
     if dataset in TOY_DATASETS:
         return _toy(samples, dataset, seed)
-    return _images(samples, dataset, seed, data_dir, quiet, labels)
+    return _images(samples, dataset, seed, data_dir, quiet, labels, protocol)
 
 
 def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet: bool = True,
@@ -146,7 +148,9 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet
     dataset = _dataset(cfg["dataset"])
     n = n or N_DEFAULT["toy" if dataset in TOY_DATASETS else "images"]
     x, labels = draw(run_dir, n, seed)
-    result = evaluate_samples(x, dataset, seed, data_dir or cfg.get("data_dir"), quiet, labels)
+    # A run trained on the test files saw the classifier's 8,000: score it against the 2,000 it never saw.
+    protocol = "test-8000/2000" if cfg.get("split") == "test" else None
+    result = evaluate_samples(x, dataset, seed, data_dir or cfg.get("data_dir"), quiet, labels, protocol)
     result.update({"run": str(run_dir), "seed": seed})
     return result
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from minigan import backend, checkpoint, gan, models, optim, plots
 from minigan.autograd import Tensor
-from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample
+from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample, split_test_files
 from minigan.unrolled import UnrolledGAN
 
 __all__ = ["Run", "METRICS", "N_TOY"]
@@ -85,6 +85,8 @@ class Run:
             self.data_shape: tuple[int, ...] = (2,)
         elif with_data:
             self.data, self.labels = load(cfg["dataset"], cfg["split"], cfg.get("data_dir"))
+            if cfg["split"] == "test":  # train on the fixed 8,000; the 2,000 others are the evaluation's reference
+                self.data, self.labels, _, _ = split_test_files(self.data, self.labels)
             self.data_shape = tuple(self.data.shape[1:])
         else:  # sampling from a finished run needs no data
             self.data, self.labels, self.data_shape = None, None, (1, 28, 28)

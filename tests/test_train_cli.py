@@ -258,3 +258,21 @@ def test_conditional_run_draws_one_row_per_class(tmp_path):
     assert x.shape == (20, 1, 28, 28) and list(y) == [i // 2 for i in range(20)]
     x3, y3 = sample.draw(out, 5, label=3)
     assert list(y3) == [3] * 5
+
+
+@needs_mnist
+def test_test_split_run_never_sees_the_evaluation_reference(tmp_path):
+    """--split test trains on the classifier's 8,000; its 2,000 reference images stay unseen."""
+    from minigan.classifier import load_split
+    from minigan.run import Run
+
+    args = train.parse_args(["--dataset", "mnist", "--split", "test", "--model", "mlp", "--steps", "1",
+                             "--data-dir", str(MNIST), "--out", str(tmp_path / "r")])
+    run = Run(train.resolve_config(args))
+    split = load_split("mnist", MNIST, "test-8000/2000")
+    assert run.n_data == 8000 == len(split.x_train)
+    np.testing.assert_array_equal(run.data, split.x_train)
+    np.testing.assert_array_equal(run.labels, split.y_train)
+    seen = {row.tobytes() for row in run.data.reshape(len(run.data), -1)}
+    held_out = [row.tobytes() for row in split.x_ref.reshape(len(split.x_ref), -1)]
+    assert not any(h in seen for h in held_out)

@@ -22,6 +22,7 @@ from minigan.data.datasets import (
     load,
     n_classes,
     search_dirs,
+    split_test_files,
 )
 from minigan.data.errors import DataError, DataNotFoundError
 from minigan.data.idx import read_idx, write_idx
@@ -35,6 +36,7 @@ __all__ = [
     "TOY_DATASETS",
     "DataError",
     "DataNotFoundError",
+    "split_test_files",
     "DataLoader",
     "cache_dir",
     "class_names",
