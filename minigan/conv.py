@@ -87,6 +87,12 @@ def im2col(x: Any, kernel: Pair, stride: Pair, pad: Pair) -> Any:
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
     oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    # BEGIN EXERCISE im2col (10 points): im2col, the patch matrix that turns a convolution into a matrix product
+    # HINT: pad first: zeros of shape (N, H + 2 ph, W + 2 pw, C) with x.transpose(0, 2, 3, 1)
+    #   written into the middle gives x_pad channels-last.
+    # HINT: for one kernel tap (i, j), the pixels it sees at every output position (oh, ow) are
+    #   one strided slice of x_pad: rows i, i + sh, ..., i + sh (OH - 1), and the same for columns.
+    # HINT: a loop over the KH x KW taps is correct and fast enough; return a contiguous array.
     if ph or pw:
         # Pad and go channels-last in one copy: write the (N, H, W, C) view into the middle of zeros.
         xpad = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
@@ -100,6 +106,7 @@ def im2col(x: Any, kernel: Pair, stride: Pair, pad: Pair) -> Any:
         xpad, shape=(n, oh, ow, kh, kw, c), strides=(sn, sh * sy, sw * sx, sy, sx, sc)
     )
     return xp.ascontiguousarray(windows)
+    # END EXERCISE
 
 
 def col2im(col: Any, image_shape: tuple[int, int, int, int], stride: Pair, pad: Pair) -> Any:
@@ -194,6 +201,13 @@ class ConvTranspose2d(Function):
             ow = conv_transpose_output_size(w, kw, self.stride[1], self.pad[1])
         else:
             oh, ow = self.output_size
+        # BEGIN EXERCISE conv-transpose (10 points): the transposed convolution, a matrix product then col2im
+        # HINT: every input pixel x[n, :, h, w] stamps the kernel, weighted by its IC values, onto
+        #   the output at rows s h - pad + i and columns s w - pad + j: the adjoint of conv2d.
+        # HINT: _rows(x) is x as an (N*H*W, IC) matrix and weight.reshape(ic, -1) is (IC, OC*KH*KW):
+        #   their product holds every pixel's stamp. col2im (above) adds stamps laid out as
+        #   (N, H, W, KH, KW, OC) into an (N, OC, OH, OW) image.
+        # HINT: leave y (N, OC, OH, OW) for the bias below.
         # col = x_rows @ W_matrix then col2im, fused: the product is made one block of taps at a
         # time and each block is added into the image while it is still in cache, so the whole
         # col (12.8 MB in the DCGAN) never exists. A block is kernel row i and the g taps
@@ -217,6 +231,7 @@ class ConvTranspose2d(Function):
                 else:
                     out_rows[:, :, j0 : j0 + sw * w : sw, :] += block.reshape(n, h, w, oc)
         y = _crop(img, (n, oc, oh, ow), self.pad)
+        # END EXERCISE
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
         return y

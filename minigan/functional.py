@@ -49,12 +49,18 @@ class Linear(Function):
     def backward(self, gy):
         x, weight = self.inputs[:2]
         need = self.needs_input_grad
+        # BEGIN EXERCISE linear-backward (10 points): the backward pass of a linear layer y = x W^T + b
+        # HINT: gy is (N, out), x is (N, in), W is (out, in): let the shapes tell you each product.
+        # HINT: use Tensor ops (matmul, .T, _sum), not raw arrays, so the backward can be differentiated again.
+        # HINT: return one gradient per input, (gx, gw) without a bias, (gx, gw, gb) with one;
+        #   None where need[i] is False saves the work.
         gx = matmul(gy, weight) if need[0] else None
         gw = matmul(gy.T, x) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gw
         gb = _sum(gy, axis=0) if need[2] else None
         return gx, gw, gb
+        # END EXERCISE
 
 
 def _check_float_pair(name: str, x: Tensor, weight: Tensor) -> None:

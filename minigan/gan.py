@@ -94,6 +94,13 @@ def gradient_penalty(D: Module, real: Tensor, fake: Tensor, y: Any = None) -> Te
     to D's weights: a second derivative (double backprop).
     real, fake: (N, ...) -> scalar.
     """
+    # BEGIN EXERCISE gradient-penalty (10 points): WGAN-GP's gradient penalty, a second derivative
+    # HINT: one eps ~ U(0, 1) per sample: rand(n, 1, ..., 1, dtype=real.dtype) broadcasts over the rest.
+    # HINT: build x_hat from real.detach() and fake.detach(), then .requires_grad_(): a leaf of its own.
+    # HINT: D(x_hat) is (N, 1); grad(ops.sum(out), [x_hat], create_graph=True) gives every sample's
+    #   dD/dx at once (sample i's output depends on x_hat[i] only) and keeps a graph to D's weights.
+    # HINT: the norm is over every axis but the first; add 1e-12 under the square root, where
+    #   sqrt' is infinite at 0.
     n = real.shape[0]
     eps = rand(n, *([1] * (real.ndim - 1)), dtype=real.dtype)
     x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_()
@@ -101,6 +108,7 @@ def gradient_penalty(D: Module, real: Tensor, fake: Tensor, y: Any = None) -> Te
     (g,) = grad(ops.sum(out), [x_hat], create_graph=True)
     norms = ops.sqrt(ops.sum(g * g, axis=tuple(range(1, g.ndim))) + 1e-12)  # (N,); the 1e-12 keeps sqrt' finite at 0
     return ops.mean((norms - 1.0) * (norms - 1.0))
+    # END EXERCISE
 
 
 class GAN:
@@ -159,6 +167,14 @@ class GAN:
         real = real if isinstance(real, Tensor) else Tensor(real)
         n = real.shape[0]
         y_fake = self.sample_labels(n) if self.n_classes else None
+        # BEGIN EXERCISE d-step (10 points): the discriminator's step, with G held fixed
+        # HINT: z = self.sample_z(n); make the fakes with self._G(z, y_fake) under no_grad(): they
+        #   are data for D, with no graph back into G.
+        # HINT: score both batches with self._D(x, labels); D's loss is self.loss.d(real_out, fake_out),
+        #   plus self.gp_weight * gradient_penalty(self.D, real, fake, y) when gp_weight is set.
+        # HINT: value = _finite(float(loss.data), "D") before any update: a NaN loss must move nothing.
+        # HINT: then zero D's gradients, backpropagate, and step D's optimizer only. The lines after
+        #   this region need value, real_out and fake_out.
         with no_grad():  # the fakes are data for D: no graph back into G
             fake = self._G(self.sample_z(n), y_fake)
         real_out, fake_out = self._D(real, y), self._D(fake, y_fake)
@@ -169,6 +185,7 @@ class GAN:
         self.opt_d.zero_grad()
         loss.backward()
         self.opt_d.step()
+        # END EXERCISE
         if self.clip is not None:  # WGAN: keep the critic (roughly) Lipschitz by clipping its weights
             c = float(self.clip)
             for p in self.D.parameters():
@@ -183,6 +200,13 @@ class GAN:
         update only G. Returns {"g_loss", "d_fake_g" (mean D(G(z)) as G saw it)}.
         """
         y = self.sample_labels(n) if self.n_classes else None
+        # BEGIN EXERCISE g-step (10 points): the generator's step, through a fixed D
+        # HINT: run G and D inside ``with frozen(self.D):``, so that the gradient flows through D
+        #   into G while D's own weights collect none.
+        # HINT: z = self.sample_z(n); self._G(z, y) and self._D(x, y) pass the labels when there are
+        #   any. G's loss is self.loss.g of D's outputs on the fakes.
+        # HINT: value = _finite(float(loss.data), "G") before any update, then zero G's gradients,
+        #   backpropagate, and step G's optimizer only. The lines after need value and fake_out.
         with frozen(self.D):  # gradients pass through D to G; D's weights collect none
             fake_out = self._D(self._G(self.sample_z(n), y), y)
             loss = self.loss.g(fake_out)
@@ -190,6 +214,7 @@ class GAN:
         self.opt_g.zero_grad()
         loss.backward()
         self.opt_g.step()
+        # END EXERCISE
         return {"g_loss": value, "d_fake_g": self._score(fake_out)}
 
     def train_step(self, batches: Iterator[Any]) -> dict[str, float]:

@@ -128,8 +128,12 @@ def bce(p: Tensor, y: Tensor | float, eps: float = BCE_EPS) -> Tensor:
     p: any shape; y: a number or an array that broadcasts to p's shape -> scalar.
     """
     p, y = _pair("bce", "probabilities", p, y)
+    # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
+    # HINT: use the differentiable ops imported above (clip, log, mean), so that backward() works.
+    # HINT: clamp p to [eps, 1 - eps] first: log(0) would give -inf.
     p = clip(p, eps, 1.0 - eps)
     return -mean(y * log(p) + (1.0 - y) * log(1.0 - p))
+    # END EXERCISE
 
 
 def bce_grad(p: Any, y: Any, eps: float = BCE_EPS) -> Any:
@@ -141,10 +145,15 @@ def bce_grad(p: Any, y: Any, eps: float = BCE_EPS) -> Any:
     divided by N = p.size for the mean, at the clamped p, and 0 where the clamp was active.
     """
     xp, p, y = _array_pair("bce_grad", "probabilities", p, y)
+    # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
+    # HINT: plain array math here (xp is NumPy or CuPy): no Tensors, no autograd.
+    # HINT: evaluate at the clamped p, and multiply by a 0/1 mask of where p was inside
+    #   [eps, 1 - eps]: the clamp passes no gradient outside.
     inside = (p >= eps) & (p <= 1.0 - eps)  # the clamp passes no gradient outside
     pc = xp.clip(p, eps, 1.0 - eps)
     g = (pc - y) / (pc * (1.0 - pc)) / p.size
     return g * inside.astype(p.dtype)
+    # END EXERCISE
 
 
 # --------------------------------------------------------------------------- BCE on logits
@@ -162,7 +171,10 @@ def bce_with_logits(logits: Tensor, y: Tensor | float) -> Tensor:
     logits: any shape; y: a number (1.0 or 0.0) or an array that broadcasts to it -> scalar.
     """
     logits, y = _pair("bce_with_logits", "logits", logits, y)
+    # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
+    # HINT: never take sigmoid then log: softplus (imported above) is log(1 + e^l) computed stably.
     return mean(softplus(logits) - logits * y)
+    # END EXERCISE
 
 
 def bce_with_logits_grad(logits: Any, y: Any) -> Any:
@@ -174,7 +186,10 @@ def bce_with_logits_grad(logits: Any, y: Any) -> Any:
     chain rule through p = sigma(l): (p - y)/(p(1 - p)) * p(1 - p).
     """
     xp, logits, y = _array_pair("bce_with_logits_grad", "logits", logits, y)
+    # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
+    # HINT: _sigmoid(xp, a) is sigma on a raw array.
     return (_sigmoid(xp, logits) - y) / logits.size
+    # END EXERCISE
 
 
 # --------------------------------------------------------------------------- mean squared error
@@ -230,7 +245,11 @@ def d_loss_grad(real_logits: Any, fake_logits: Any) -> tuple[Any, Any]:
     """
     xp, r, _ = _array_pair("d_loss_grad", "real logits", real_logits, 1.0)
     xp, f, _ = _array_pair("d_loss_grad", "fake logits", fake_logits, 0.0)
+    # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
+    # HINT: softplus' = sigma, and _sigmoid(xp, a) is sigma on a raw array.
+    # HINT: each mean divides by its own batch: r.size for the real term, f.size for the fake one.
     return (_sigmoid(xp, r) - 1.0) / r.size, _sigmoid(xp, f) / f.size
+    # END EXERCISE
 
 
 def g_loss_minimax(fake_logits: Tensor) -> Tensor:
@@ -256,7 +275,10 @@ def g_loss_minimax_grad(fake_logits: Any) -> Any:
     learns exactly when it is worst. That is the saturation the non-saturating loss fixes.
     """
     xp, f, _ = _array_pair("g_loss_minimax_grad", "fake logits", fake_logits, 0.0)
+    # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
+    # HINT: g_loss_minimax = -mean softplus(f); differentiate softplus and divide by N = f.size.
     return -_sigmoid(xp, f) / f.size
+    # END EXERCISE
 
 
 def g_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
@@ -279,4 +301,8 @@ def g_loss_nonsaturating_grad(fake_logits: Any) -> Any:
     At f = -6, |grad| = (1 - sigma(-6))/N ~ 1/N: about e^6 ~ 400 times the minimax one.
     """
     xp, f, _ = _array_pair("g_loss_nonsaturating_grad", "fake logits", fake_logits, 1.0)
+    # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
+    # HINT: g_loss_nonsaturating = mean softplus(-f): the chain rule gives a minus sign, and
+    #   sigma(-f) = 1 - sigma(f).
     return (_sigmoid(xp, f) - 1.0) / f.size
+    # END EXERCISE

@@ -23,12 +23,18 @@ from minigan.autograd import Function, Tensor, as_tensor
 
 def _sum_to_array(xp: Any, a: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``a`` down to ``shape``, undoing NumPy broadcasting."""
+    # BEGIN EXERCISE sum-to (5 points): sum a broadcast gradient back to its input's shape
+    # HINT: broadcasting can add leading axes (a.ndim - len(shape) of them) and stretch axes of
+    #   size 1; each copy received gradient, so the input's gradient is the sum over the copies.
+    # HINT: sum over every added leading axis and over every axis where shape has 1 and a does not
+    #   (keepdims=True keeps the axes lined up), then reshape to exactly ``shape``.
     lead = a.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1)
     y = a.sum(axis=axes, keepdims=True) if axes else a
     if lead:
         y = y.reshape(shape)
     return y
+    # END EXERCISE
 
 
 class SumTo(Function):
@@ -352,12 +358,21 @@ class LeakyReLU(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        # sigma(x) = (1 + tanh(x/2)) / 2: the same function, and exp never overflows.
+        # BEGIN EXERCISE sigmoid (5 points): the logistic sigmoid, forward and backward
+        # HINT: forward gets a raw array; xp = backend.get_array_module(x) is NumPy or CuPy.
+        # HINT: 1 / (1 + e^-x) overflows in e^-x for x << 0; (1 + tanh(x/2)) / 2 is the same
+        #   function and never overflows. Keep float32 float32: use Python numbers, not np.float64.
         return backend.get_array_module(x).tanh(x * 0.5) * 0.5 + 0.5
+        # END EXERCISE
 
     def backward(self, gy):
+        # BEGIN EXERCISE sigmoid (5 points): the logistic sigmoid, forward and backward
+        # HINT: sigma'(x) = sigma(x) (1 - sigma(x)), and self.output() is the Tensor y = sigma(x).
+        # HINT: write it with Tensor operations (gy * ...), not raw arrays, so that the backward
+        #   pass can itself be differentiated (create_graph=True).
         y = self.output()
         return gy * y * (1.0 - y)  # sigma' = sigma (1 - sigma)
+        # END EXERCISE
 
 
 class Tanh(Function):

@@ -275,6 +275,12 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(p.data)  # m
             state["exp_avg_sq"] = xp.zeros_like(p.data)  # v
+        # BEGIN EXERCISE adam (10 points): one step of Adam for one parameter, with bias correction
+        # HINT: the class docstring has the math; t = state["step"] counts steps from 1, so add 1 first.
+        # HINT: update m and v in place (m *= ...; m += ...): they are the arrays in ``state``, which
+        #   the next step and the checkpoints read.
+        # HINT: write the new values into p.data in place (p.data -= ...): that is what moves the model.
+        # HINT: keep the bias corrections Python floats, so float32 parameters stay float32.
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
         # Every line below writes into m, v or one scratch array ``tmp`` (out=...): the update
@@ -296,6 +302,7 @@ class Adam(Optimizer):
         xp.divide(m, tmp, out=tmp)
         tmp *= self.lr / bias_correction1
         p.data -= tmp  # p = p - lr m_hat / (sqrt(v_hat) + eps)
+        # END EXERCISE
 
 
 # --------------------------------------------------------------------------- RMSprop
