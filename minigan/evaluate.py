@@ -3,6 +3,7 @@
     python -m minigan.evaluate --run runs/ring8-mlp                      # 2,500 samples -> RUN/metrics.json
     python -m minigan.evaluate --run runs/mnist-dcgan --n 10000
     python -m minigan.evaluate --dataset fashion-mnist --samples x.npy   # any program's samples
+    python -m minigan.evaluate --dataset mnist --samples x.npy --labels y.npy --protocol test-8000/2000
 
 2-D toys (``ring8``, ``grid25``): PacGAN's modes covered, high-quality fraction and reverse
 KL (:func:`minigan.metrics.toy_quality`), beside the same scores of the data's own samples.
@@ -31,10 +32,12 @@ import numpy as np
 
 from minigan import backend
 from minigan.checkpoint import CheckpointError
+from minigan.classifier import PROTOCOLS
 from minigan.data import DATASETS, TOY_DATASETS, DataError, sample
 from minigan.metrics import COVERED_SHARE, image_quality, toy_quality
 
-__all__ = ["main", "evaluate_samples", "evaluate_run", "as_images", "as_points", "format_table", "EvaluateError"]
+__all__ = ["main", "evaluate_samples", "evaluate_run", "as_images", "as_points", "as_labels", "format_table",
+           "EvaluateError"]
 
 N_DEFAULT = {"toy": 2500, "images": 10000}
 
@@ -89,6 +92,18 @@ def as_images(samples: Any) -> np.ndarray:
     return x
 
 
+def as_labels(labels: Any, n: int) -> np.ndarray:
+    """A conditional run's labels: (n,) integers in [0, 10), one per sample -> int64 host array, checked."""
+    y = np.asarray(backend.to_numpy(labels))
+    if y.dtype.kind not in "iu":
+        raise EvaluateError(f"the labels must be integers (class indices), got an array of {y.dtype}.")
+    if y.shape != (n,):
+        raise EvaluateError(f"the labels must have shape ({n},), one per sample, got {y.shape}.")
+    if n and (y.min() < 0 or y.max() > 9):
+        raise EvaluateError(f"the labels must lie in 0..9, got values from {y.min()} to {y.max()}.")
+    return y.astype(np.int64)
+
+
 def _toy(x: Any, dataset: str, seed: int) -> dict[str, Any]:
     pts = as_points(x)
     real = sample(dataset, len(pts), np.random.default_rng([seed, 7]))
@@ -101,6 +116,7 @@ def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None,
     from minigan.classifier import get_classifier, load_split
 
     imgs = as_images(x)
+    labels = None if labels is None else as_labels(labels, len(imgs))  # checked before the classifier trains
     split = load_split(dataset, data_dir, protocol)
     clf = get_classifier(dataset, data_dir, quiet=quiet, split=split)
     ref_features = clf.features(split.x_ref)
@@ -201,6 +217,15 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join([head, *lines])
 
 
+def _load_npy(path: str, what: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise EvaluateError(f"{path} does not exist: give a .npy file of {what}.") from None
+    except (OSError, ValueError) as e:
+        raise EvaluateError(f"{path} is not a .npy array file ({e}).") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m minigan.evaluate",
                                 description="Score a GAN's samples, with real data and noise as calibration.")
@@ -208,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--run", help="a run folder written by python -m minigan.train (writes RUN/metrics.json)")
     src.add_argument("--samples", help="a .npy file of samples (needs --dataset)")
     p.add_argument("--dataset", help="what the --samples are samples of: " + ", ".join(TOY_DATASETS + DATASETS))
+    p.add_argument("--labels", help="with --samples of a conditional GAN: a .npy file of their classes (N,), "
+                                    "adds the label accuracy")
+    p.add_argument("--protocol", choices=PROTOCOLS, default=None,
+                   help="with --samples: the classifier's data (default: train/test when the train files exist, "
+                        "else test-8000/2000; give test-8000/2000 for samples of a GAN trained with --split test)")
     p.add_argument("--n", type=int, default=None, help="samples to draw from a run (default 2500 toys, 10000 images)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise z and of the calibration draws (default 0)")
     p.add_argument("--data-dir", default=None, help="where the image files are (see minigan.data)")
@@ -216,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.samples and not args.dataset:
         p.error("--samples needs --dataset NAME")
+    if args.run and (args.labels or args.protocol):
+        p.error("--labels and --protocol go with --samples; a --run brings its own")
     if args.n is not None and args.n < 2:
         p.error(f"--n must be at least 2, got {args.n}")
     t0 = time.perf_counter()
@@ -226,14 +258,12 @@ def main(argv: list[str] | None = None) -> int:
             result = evaluate_run(args.run, args.n, args.seed, args.quiet, args.data_dir)
             out = Path(args.out or Path(args.run) / "metrics.json")
         else:
-            try:
-                x = np.load(args.samples, allow_pickle=False)
-            except FileNotFoundError:
-                raise EvaluateError(f"{args.samples} does not exist: give a .npy file of samples.") from None
-            except (OSError, ValueError) as e:
-                raise EvaluateError(f"{args.samples} is not a .npy array file ({e}).") from None
-            result = evaluate_samples(x, args.dataset, args.seed, args.data_dir, args.quiet)
+            x = _load_npy(args.samples, "samples")
+            labels = None if args.labels is None else _load_npy(args.labels, "labels")
+            result = evaluate_samples(x, args.dataset, args.seed, args.data_dir, args.quiet, labels, args.protocol)
             result["samples_file"] = str(args.samples)
+            if args.labels:
+                result["labels_file"] = str(args.labels)
             out = Path(args.out) if args.out else None
     except (EvaluateError, CheckpointError, DataError, backend.BackendError, ValueError) as e:
         print(f"minigan.evaluate: error: {e}", file=sys.stderr)

@@ -3,11 +3,19 @@
 No timing is asserted here: a benchmark writes a table, the test suite checks values.
 """
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import minigan
+from minigan import gan
+from minigan.data import DataLoader
+from minigan.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -67,3 +75,128 @@ def test_torch_twin_has_the_same_weights():
     with torch.no_grad():
         theirs = twin(torch.from_numpy(z)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+
+# ---- benchmarks/torch_gan.py: minigan's MLP run, trained by PyTorch
+
+MNIST = Path(os.environ.get("MINIGAN_DATA", ROOT.parent / "shared" / "data" / "mnist"))
+VARIANTS = {"vanilla": [], "conditional": ["--conditional"], "wgan-gp": ["--loss", "wgan-gp"]}
+
+
+def _torch_gan():
+    pytest.importorskip("torch")
+    from benchmarks import torch_gan
+
+    return torch_gan
+
+
+def _twins(*flags):
+    """The resolved config, minigan's GAN and torch_gan's twin for the MLP run ``flags`` describe (seed 3)."""
+    torch_gan = _torch_gan()
+    cfg = torch_gan.resolve(torch_gan._parser().parse_args(["--out", "unused", "--seed", "3", *flags]))
+    ours, twin = torch_gan.build(cfg, 10 if cfg["conditional"] else 0)
+    return cfg, ours, twin
+
+
+def _assert_same_grads(mine, theirs):
+    """minigan's and torch's gradients, parameter by parameter, to float32 rounding."""
+    # None where a weight does not reach the loss (D's last bias, under the penalty alone)
+    a = [np.zeros(p.shape, np.float32) if p.grad is None else p.grad.numpy() for p in mine.parameters()]
+    b = [np.zeros_like(x) if p.grad is None else p.grad.numpy() for x, p in zip(a, theirs.parameters())]
+    assert len(a) == len(b) == 6 and np.abs(a[0]).max() > 0
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-5 * np.abs(x).max())
+
+
+def test_torch_gan_starts_from_minigans_weights_with_minigans_settings():
+    torch = pytest.importorskip("torch")
+    cfg, ours, twin = _twins("--conditional", "--loss", "wgan-gp")
+    assert (cfg["lr"], cfg["beta1"], cfg["beta2"], cfg["gp_weight"], cfg["d_steps"]) == (1e-4, 0.0, 0.9, 10.0, 5)
+    assert cfg["batch_size"] == 128 and cfg["epochs"] == 20 and cfg["lr_decay"] == "none"
+    assert twin.opt_d.defaults["betas"] == (0.0, 0.9) and twin.opt_g.defaults["lr"] == 1e-4
+    for mine, theirs in ((ours.G, twin.G), (ours.D, twin.D)):
+        a, b = [p.data for p in mine.parameters()], [p.detach().numpy() for p in theirs.parameters()]
+        assert [x.shape for x in a] == [x.shape for x in b] and len(a) == 6
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(y, x)  # copied, not drawn again
+    assert twin.G[0].in_features == 64 + 10 and twin.D[1].in_features == 784 + 10  # one-hot y concatenated
+    assert isinstance(twin.G[-2], torch.nn.Tanh) and tuple(twin.G[-1].unflattened_size) == (1, 28, 28)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_torch_gan_d_and_g_step_gradients_equal_minigans(variant):
+    """Same batch and the same generator state (so the same z, fakes' labels and eps): the same gradients."""
+    _, ours, twin = _twins(*VARIANTS[variant])
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 16) if ours.n_classes else None
+    start = twin.rng.bit_generator.state  # twin.rng is minigan's generator
+    d_ours = ours.d_step(x, y)
+    after, twin.rng.bit_generator.state = twin.rng.bit_generator.state, start
+    d_twin = twin.d_step(twin._tensor(x), None if y is None else twin._tensor(y))
+    assert twin.rng.bit_generator.state == after  # the twin drew exactly as many numbers
+    assert d_twin == pytest.approx(d_ours, rel=1e-5, abs=1e-5)
+    _assert_same_grads(ours.D, twin.D)
+    g_ours = ours.g_step(16)
+    twin.rng.bit_generator.state = after
+    g_twin = twin.g_step(16)
+    assert g_twin == pytest.approx(g_ours, rel=1e-5, abs=1e-5)
+    _assert_same_grads(ours.G, twin.G)
+
+
+def test_torch_gan_penalty_matches_minigans_for_the_same_eps():
+    """torch_gan's gradient_penalty takes eps; minigan's draws it with rand(), which the same seed replays."""
+    torch = pytest.importorskip("torch")
+    torch_gan = _torch_gan()
+    _, ours, twin = _twins("--loss", "wgan-gp")
+    rng = np.random.default_rng(6)
+    real, fake = (rng.uniform(-1, 1, (8, 1, 28, 28)).astype(np.float32) for _ in range(2))
+    minigan.manual_seed(11)
+    mine = gan.gradient_penalty(ours.D, minigan.tensor(real), minigan.tensor(fake))
+    mine.backward()
+    eps = np.random.default_rng(11).random((8, 1, 1, 1), dtype=np.float64).astype(np.float32)
+    theirs = torch_gan.gradient_penalty(twin.d, torch.from_numpy(real), torch.from_numpy(fake), torch.from_numpy(eps))
+    theirs.backward()
+    assert theirs.item() == pytest.approx(float(mine.data), rel=1e-5) and theirs.item() > 0.1
+    _assert_same_grads(ours.D, twin.D)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_torch_gan_trains_minigans_run_and_writes_what_evaluate_scores(variant, tmp_path):
+    torch_gan = _torch_gan()
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"no MNIST test files in {MNIST} (set MINIGAN_DATA)")
+    flags = ["--dataset", "mnist", "--split", "test", "--steps", "3", "--seed", "1", "--data-dir", str(MNIST),
+             *VARIANTS[variant]]
+    assert torch_gan.main([*flags, "--quiet", "--threads", "1", "--out", str(tmp_path)]) == 0
+    x = np.load(tmp_path / "samples.npy")
+    assert x.shape == (10_000, 1, 28, 28) and x.dtype == np.float32
+    assert -1 <= x.min() < x.max() <= 1 and x.std() > 0.01
+    info = json.loads((tmp_path / "info.json").read_text())
+    cfg = info["config"]
+    assert info["steps"] == 3 and info["n_data"] == 8000 and cfg["batch_size"] == 128 and cfg["model"] == "mlp"
+    assert info["train_seconds"] > 0 and set(info["final"]) >= {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert (tmp_path / "samples.png").stat().st_size > 1000
+    assert "--protocol test-8000/2000" in info["evaluate"]
+    y = None
+    if variant == "conditional":
+        y = np.load(tmp_path / "labels.npy")
+        assert y.dtype == np.int64 and np.array_equal(np.bincount(y), [1000] * 10) and np.all(np.diff(y) >= 0)
+        assert f"--labels {tmp_path / 'labels.npy'}" in info["evaluate"]
+    else:
+        assert not (tmp_path / "labels.npy").exists() and "--labels" not in info["evaluate"]
+    # minigan's trainer, 3 steps from the same seed (same batches, z, labels, eps): the same losses and samples
+    ours, _ = torch_gan.build(cfg, 10 if cfg["conditional"] else 0)
+    data, labels = torch_gan.load_data(cfg)
+    loader = DataLoader(*((data, labels) if ours.n_classes else (data,)), batch_size=128)
+    batches = loader.batches()
+    for _ in range(3):
+        numbers = ours.train_step(batches)
+    assert info["final"] == pytest.approx(numbers, rel=1e-4, abs=1e-5)
+    z = minigan.tensor(np.random.default_rng(0).standard_normal((10_000, 64)).astype(np.float32)[:500])
+    mine = ours.generate(z, None if y is None else y[:500]).data
+    np.testing.assert_allclose(x[:500], mine, atol=1e-4)
+    # and the epoch budget becomes steps as minigan's Run counts them (wgan-gp: 5 batches per G step)
+    cfg = {**cfg, "steps": None, "epochs": 20, "out": str(tmp_path / "unused")}
+    assert torch_gan.total_steps(cfg, len(loader)) == Run(cfg).total_steps == (248 if variant == "wgan-gp" else 1240)

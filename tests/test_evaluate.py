@@ -111,6 +111,14 @@ def test_images_are_scored_beside_real_data_and_noise(fake_kmnist, tmp_path, cap
     clf = classifier.get_classifier("kmnist", fake_kmnist)
     assert m["samples"]["label_accuracy"] == clf.accuracy_on(split.x_train[:100], split.y_train[:100])
     assert "label accuracy" in evaluate.format_table(m)
+    # ... and the same from the command line: --labels FILE.npy, --protocol named
+    np.save(tmp_path / "y.npy", split.y_train[:100])
+    code, out, _ = run(capsys, "--dataset", "kmnist", "--samples", tmp_path / "s.npy", "--labels", tmp_path / "y.npy",
+                       "--protocol", "test-8000/2000", "--data-dir", fake_kmnist, "--out", tmp_path / "l.json")
+    cli = json.loads((tmp_path / "l.json").read_text())
+    assert code == 0 and cli["samples"]["label_accuracy"] == m["samples"]["label_accuracy"]
+    assert cli["labels_file"] == str(tmp_path / "y.npy") and cli["classifier"]["protocol"] == "test-8000/2000"
+    assert "label accuracy" in out
 
 
 def test_as_images_accepts_the_three_layouts_and_both_scales():
@@ -135,9 +143,15 @@ def test_as_images_accepts_the_three_layouts_and_both_scales():
     (np.zeros((0, 2)), ["--dataset", "ring8"], "no samples"),
     (np.zeros((4, 784)), ["--dataset", "kmnist", "--data-dir", "{tmp}/empty"], "The kmnist train files"),
     ("missing", ["--dataset", "ring8"], "does not exist"),
+    (np.zeros((4, 784)), ["--dataset", "mnist", "--labels", "{tmp}/y3.npy"], "must have shape (4,), one per sample"),
+    (np.zeros((4, 784)), ["--dataset", "mnist", "--labels", "{tmp}/yf.npy"], "must be integers"),
+    (np.zeros((4, 784)), ["--dataset", "mnist", "--labels", "{tmp}/y10.npy"], "must lie in 0..9"),
+    (np.zeros((4, 784)), ["--dataset", "mnist", "--labels", "{tmp}/none.npy"], "none.npy does not exist"),
 ])
 def test_errors_are_one_clear_sentence(tmp_path, capsys, make, args, message):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    for name, labels in (("y3", np.arange(3)), ("yf", np.zeros(4)), ("y10", np.array([0, 1, 2, 10]))):
+        np.save(tmp_path / f"{name}.npy", labels)
     if make is not None:
         path = tmp_path / "s.npy"
         if not isinstance(make, str):
