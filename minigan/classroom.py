@@ -1,0 +1,424 @@
+"""The classroom kit: the library with holes for students, and a grader.
+
+    python -m minigan.classroom list                  the exercises, their points and tests
+    python -m minigan.classroom release --out DIR     the student edition: every exercise a stub
+    python -m minigan.classroom grade DIR [--json]    points per exercise for a student's DIR
+    python -m minigan.classroom check                 is the kit sound?
+
+The exercises are regions of the library's own source between ``# BEGIN EXERCISE`` and
+``# END EXERCISE`` markers (see ``minigan.exercises``). The student edition is the package
+with every region's solution replaced by a stub that raises ``NotImplementedError``, the
+hints kept, plus the exercise tests and what ``pip install -e .`` needs.
+
+Grading is per exercise and in isolation: a fresh copy of the full library gets only that
+exercise's regions from the student's DIR, and the exercise's tests (the kit's, never the
+student's copy) run on it in a fresh interpreter. So an exercise is graded on its own, whatever
+the student did elsewhere. It earns all its points when all its tests pass, else none; the
+table still shows how many passed. The instructor's guide is docs/classroom.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from minigan.exercises import (
+    EXERCISE_TESTS,
+    KIT_FILES,
+    PACKAGE,
+    ROOT,
+    TESTS_DIR,
+    Exercise,
+    KitError,
+    Region,
+    parse_regions,
+    registry,
+    rewrite,
+    scan,
+    select,
+    source_files,
+)
+
+__all__ = ["Result", "release", "grade", "solve", "check", "main"]
+
+PROJECT_FILES = ("setup.cfg", "pyproject.toml")  # so that a student can `pip install -e .`
+MANIFEST = "exercises.json"  # the edition's exercises, written by release, read by grade
+
+
+# --------------------------------------------------------------------------- release
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+
+
+def _copy_package(root: Path, dst: Path) -> None:
+    _copy_tree(root / PACKAGE, dst / PACKAGE)
+    for kit_file in KIT_FILES:
+        (dst / kit_file).unlink(missing_ok=True)
+
+
+def release(out: Path, only: Sequence[str] | None = None, root: Path = ROOT) -> list[Exercise]:
+    """Write the student edition into the empty or new folder ``out``; returns the exercises stubbed.
+
+    ``only``: stub these exercises and leave the others solved (a partial hand-out).
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise KitError(f"{out} is not an empty folder, and release never overwrites: "
+                       "choose a new folder or delete this one first.")
+    chosen = select(registry(root), only)
+    tests = root / TESTS_DIR
+    if not tests.is_dir():
+        raise KitError(f"The exercise tests are not at {tests}: run the kit from a minigan source checkout.")
+    out.mkdir(parents=True, exist_ok=True)
+    _copy_package(root, out)
+    _copy_tree(tests, out / TESTS_DIR)
+    for name in PROJECT_FILES:
+        if (root / name).exists():
+            shutil.copy2(root / name, out / name)
+    stubbed = {r for e in chosen for r in e.regions}  # Regions compare by value: a rescan finds them
+    for path, regions in scan(root).items():
+        if not stubbed.intersection(regions):
+            continue
+        text = rewrite((root / path).read_text(encoding="utf-8"), regions,
+                       lambda r: [*r.hints, r.stub] if r in stubbed else None)
+        try:
+            ast.parse(text)
+        except SyntaxError as e:
+            raise KitError(f"{path}: the student edition does not parse at line {e.lineno} ({e.msg}): "
+                           "make every region enclose whole statements.") from None
+        (out / path).write_text(text, encoding="utf-8")
+    _verify_release(out, chosen)
+    (out / MANIFEST).write_text(json.dumps({"exercises": [
+        {"id": e.id, "points": e.points, "title": e.title, "where": e.where, "tests": list(e.tests)}
+        for e in chosen]}, indent=2) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(_student_readme(chosen), encoding="utf-8")
+    return chosen
+
+
+def _verify_release(out: Path, chosen: list[Exercise]) -> None:
+    """Every chosen region is a stub in ``out``, and none of its solution lines is left in it."""
+    released = scan(out)
+    for e in chosen:
+        for r in e.regions:
+            mine = [s for s in released.get(r.path, []) if s.id == e.id]
+            index = [s for s in e.regions if s.path == r.path].index(r)
+            if index >= len(mine) or not mine[index].is_stub:
+                raise KitError(f"{r.path}:{r.begin + 1}: exercise {e.id} did not become a stub: report this bug.")
+            code = {s.strip() for s in r.body if s.strip() and not s.strip().startswith("#")}
+            left = code & {s.strip() for s in mine[index].hints + mine[index].body}
+            if left:
+                raise KitError(f"{r.path}:{r.begin + 1}: the student edition still holds the solution line "
+                               f"{sorted(left)[0]!r}: take it out of the hints.")
+
+
+def _student_readme(exercises: list[Exercise]) -> str:
+    rows = "\n".join(f"| `{e.id}` | {e.points} | {e.title} | `{e.where}` | `{' '.join(e.tests)}` |"
+                     for e in exercises)
+    total = sum(e.points for e in exercises)
+    return f"""# minigan: student edition
+
+This is the minigan library with holes. Each exercise is a region of the library's source
+between `# BEGIN EXERCISE <id> ...` and `# END EXERCISE`, with hints (`# HINT:` lines),
+where the code now raises `NotImplementedError`. Replace that `raise` line with your code.
+
+    pip install -e .
+    python -m pytest tests/exercises/test_sum_to.py     # the tests of one exercise
+    python -m pytest                                     # all of them
+
+| exercise | points | title | where | tests |
+|---|---|---|---|---|
+{rows}
+
+{total} points in all. Work top to bottom: later exercises use earlier ones (every backward
+pass goes through `sum-to`), so their tests fail until those are solved.
+
+Grading: each exercise is graded on its own, with only the code between its markers copied
+into the reference library, and earns its points when all its tests pass. So keep the marker
+lines, and put everything your solution needs (imports, helper functions) between them.
+"""
+
+
+# --------------------------------------------------------------------------- grade
+
+
+@dataclass
+class Result:
+    """One exercise's grade. ``status``: passed, failed, not attempted, markers missing,
+    markers broken, syntax error, timed out. ``tests_*`` are None where the tests were not run."""
+
+    id: str
+    title: str
+    points: int
+    possible: int
+    tests_passed: int | None
+    tests_total: int | None
+    status: str
+    detail: str = ""
+
+
+def _student_regions(student: Path) -> dict[str, list[Region] | str]:
+    """path -> the student's regions in that file, or the reason they cannot be read."""
+    found: dict[str, list[Region] | str] = {}
+    for p in source_files(student):
+        rel = p.relative_to(student).as_posix()
+        text = p.read_text(encoding="utf-8", errors="replace")
+        if "EXERCISE" in text:
+            try:
+                found[rel] = parse_regions(text, rel, strict=False)
+            except KitError as e:
+                found[rel] = str(e)
+    return found
+
+
+def _matching(e: Exercise, student: dict[str, list[Region] | str]) -> list[Region] | tuple[str, str]:
+    """The student's regions of exercise ``e``, one per kit region, or (status, why) they cannot be matched."""
+    matched = []
+    for path in dict.fromkeys(r.path for r in e.regions):
+        theirs = student.get(path, [])
+        if isinstance(theirs, str):
+            return "markers broken", theirs
+        ours = [r for r in e.regions if r.path == path]
+        theirs = [r for r in theirs if r.id == e.id]
+        if len(theirs) != len(ours):
+            return "markers missing", (f"{path} has {len(theirs)} region(s) of {e.id}, the kit has {len(ours)}: "
+                                       "put back the marker lines from the release.")
+        matched += theirs
+    return matched
+
+
+def _build(root: Path, dst: Path, exercises: list[Exercise], inner: dict[Region, Sequence[str]]) -> str | None:
+    """The full library in ``dst`` with the regions in ``inner`` (kit region -> lines) swapped in.
+    Returns the reason the result cannot be run (a syntax error), or None."""
+    _copy_package(root, dst)
+    _copy_tree(root / TESTS_DIR, dst / TESTS_DIR)
+    (dst / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    paths = dict.fromkeys(r.path for e in exercises for r in e.regions if r in inner)
+    for path in paths:
+        regions = [r for e in exercises for r in e.regions if r.path == path]
+        regions.sort(key=lambda r: r.begin)
+        text = rewrite((root / path).read_text(encoding="utf-8"), regions, lambda r: inner.get(r))
+        try:
+            ast.parse(text)
+        except SyntaxError as err:
+            return f"{path}: {err.msg} at line {err.lineno}"
+        (dst / path).write_text(text, encoding="utf-8")
+    return None
+
+
+def _run_tests(copy: Path, tests: Sequence[str], timeout: float) -> tuple[int, int, str]:
+    """Run ``tests`` on the library in ``copy`` in a fresh interpreter: (passed, total, first failure)."""
+    report = copy / "report.xml"
+    env = {**os.environ, "PYTHONPATH": str(copy), "MINIGAN_CLASSROOM_PACKAGE": str(copy / PACKAGE),
+           "MINIGAN_BACKEND": "numpy", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # third-party plugins: 1.5 s a start, and none is needed
+    env.setdefault("OMP_NUM_THREADS", "1")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(copy / "pytest.ini"),
+           "--rootdir", str(copy), f"--junitxml={report}", *tests]
+    proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    if not report.exists():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+        return 0, 0, f"pytest did not run: {tail[0]}"
+    cases = ET.parse(report).getroot().iter("testcase")
+    passed = total = 0
+    first = ""
+    for case in cases:
+        total += 1
+        bad = [c for c in case if c.tag in ("failure", "error", "skipped")]  # a skipped test proves nothing
+        if not bad:
+            passed += 1
+        elif not first:
+            words = [w.strip() for w in (bad[0].get("message") or bad[0].tag).splitlines() if w.strip()]
+            first = f"{case.get('name')}: {' '.join(words[:2])[:120]}"
+    return passed, total, first
+
+
+def _grade_one(e: Exercise, theirs: list[Region] | tuple[str, str], root: Path, run_stubs: bool,
+               timeout: float) -> Result:
+    def result(status: str, passed: int | None = None, total: int | None = None, detail: str = "") -> Result:
+        earned = e.points if status == "passed" else 0
+        return Result(e.id, e.title, earned, e.points, passed, total, status, detail)
+
+    if isinstance(theirs, tuple):
+        return result(theirs[0], detail=theirs[1])
+    if not run_stubs and all(r.is_stub for r in theirs):
+        return result("not attempted", detail="the stub is unchanged")
+    inner = {ours: [*r.hints, *r.body] for ours, r in zip(e.regions, theirs)}
+    with tempfile.TemporaryDirectory(prefix=f"minigan-grade-{e.id}-") as tmp:
+        problem = _build(root, Path(tmp), [e], inner)
+        if problem:
+            return result("syntax error", detail=problem)
+        try:
+            passed, total, first = _run_tests(Path(tmp), e.tests, timeout)
+        except subprocess.TimeoutExpired:
+            return result("timed out", detail=f"the tests ran over {timeout:g} s: look for an endless loop")
+    return result("passed" if total and passed == total else "failed", passed, total, first)
+
+
+def grade(student: Path, only: Sequence[str] | None = None, jobs: int = 1, timeout: float = 300.0,
+          run_stubs: bool = False, root: Path = ROOT) -> list[Result]:
+    """Grade the student edition in ``student``, each exercise in isolation (see the module docstring).
+
+    The exercises graded: ``only``, else those in the edition's exercises.json, else all.
+    An unchanged stub scores 0 without running its tests (``check`` proves they would fail)
+    unless ``run_stubs``.
+    """
+    student = Path(student)
+    if not student.is_dir():
+        raise KitError(f"{student} is not a folder: pass the folder of a student edition.")
+    theirs = _student_regions(student)
+    if not theirs:
+        raise KitError(f"{student} is not a student edition (no exercise markers under {student / PACKAGE}): "
+                       "pass the folder that release wrote and the student filled in.")
+    exercises = registry(root)
+    if not only and (student / MANIFEST).is_file():
+        try:
+            only = [x["id"] for x in json.loads((student / MANIFEST).read_text(encoding="utf-8"))["exercises"]]
+        except (ValueError, KeyError, TypeError):
+            raise KitError(f"{student / MANIFEST} is damaged: restore it from the release, "
+                           "or name the exercises with --only.") from None
+    chosen = select(exercises, only)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda e: _grade_one(e, _matching(e, theirs), root, run_stubs, timeout), chosen))
+
+
+def solve(edition: Path, only: Sequence[str] | None = None, root: Path = ROOT) -> None:
+    """Put the kit's solutions back into a student edition (the regions of ``only``, or all)."""
+    edition = Path(edition)
+    chosen = {r: [*r.hints, *r.body] for e in select(registry(root), only) for r in e.regions}
+    kit = scan(root)
+    for path, theirs in _student_regions(edition).items():
+        if isinstance(theirs, str):
+            raise KitError(theirs)
+        ours = kit.get(path, [])
+        if [r.id for r in theirs] != [r.id for r in ours]:
+            raise KitError(f"{edition / path} does not have the kit's regions: solve works on an untouched release.")
+        pairs = {t: chosen[o] for t, o in zip(theirs, ours) if o in chosen}
+        text = rewrite((edition / path).read_text(encoding="utf-8"), theirs, lambda r, pairs=pairs: pairs.get(r))
+        (edition / path).write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check(jobs: int = 1, root: Path = ROOT, echo: Callable[[str], None] = print) -> bool:
+    """Prove the kit sound: every exercise has tests; in a fresh release every test of every
+    exercise fails (the exercise stubbed, the rest of the library whole); with the solutions
+    put back the release is the library again, byte for byte, and every exercise earns its points."""
+    problems: list[str] = []
+    exercises = registry(root)
+    for e in exercises:
+        if not e.tests:
+            problems.append(f"exercise {e.id} has no tests: add it to EXERCISE_TESTS in minigan/exercises.py.")
+        problems += [f"exercise {e.id}: its test file {t} does not exist." for t in e.tests
+                     if not (root / t.split("::")[0]).exists()]
+        problems += [f"exercise {e.id}: move its test {t} into {TESTS_DIR}/, the folder students get." for t in e.tests
+                     if not t.startswith(TESTS_DIR + "/")]
+    problems += [f"EXERCISE_TESTS names {i}, but no region has that id." for i in EXERCISE_TESTS
+                 if i not in {e.id for e in exercises}]
+    if problems:
+        echo("\n".join(problems))
+        return False
+    with tempfile.TemporaryDirectory(prefix="minigan-check-") as tmp:
+        edition = Path(tmp) / "edition"
+        release(edition, root=root)
+        stubbed = {r.id: r for r in grade(edition, jobs=jobs, run_stubs=True, root=root)}
+        solve(edition, root=root)
+        differ = [p.relative_to(root).as_posix() for p in source_files(root)
+                  if (edition / p.relative_to(root)).read_bytes() != p.read_bytes()]
+        solved = {r.id: r for r in grade(edition, jobs=jobs, root=root)}
+    rows = []
+    for e in exercises:
+        s, f = stubbed[e.id], solved[e.id]
+        ok_stub = bool(s.tests_total) and s.tests_passed == 0
+        ok_solved = f.status == "passed"
+        rows.append((e.id, str(e.points), f"{(s.tests_total or 0) - (s.tests_passed or 0)}/{s.tests_total or 0}",
+                     f"{f.tests_passed or 0}/{f.tests_total or 0}", "ok" if ok_stub and ok_solved else "UNSOUND"))
+        if not ok_stub:
+            problems.append(f"{e.id}: {s.tests_passed} of its {s.tests_total} tests pass with the exercise stubbed "
+                            f"({s.status}{': ' + s.detail if s.detail else ''}); every test must need the solution.")
+        if not ok_solved:
+            problems.append(f"{e.id}: the full library fails its tests ({f.status}: {f.detail}).")
+    problems += [f"{p}: solving a fresh release did not give back the library's file." for p in differ]
+    echo(_table(("exercise", "points", "fail when stubbed", "pass when solved", "verdict"), rows))
+    if problems:
+        echo("\n".join(problems))
+    else:
+        echo(f"sound: {len(exercises)} exercises, {sum(e.points for e in exercises)} points; the release is "
+             "the library again once solved.")
+    return not problems
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+                     for row in [header, *rows])
+
+
+def _grade_report(results: list[Result], as_json: bool) -> str:
+    earned, possible = sum(r.points for r in results), sum(r.possible for r in results)
+    if as_json:
+        return json.dumps({"total": earned, "possible": possible, "exercises": [asdict(r) for r in results]},
+                          indent=2)
+    rows = [(r.id, r.title if len(r.title) <= 48 else r.title[:45] + "...", f"{r.points}/{r.possible}",
+             "-" if r.tests_total is None else f"{r.tests_passed}/{r.tests_total}",
+             r.status + (f" ({r.detail})" if r.detail and r.status != "passed" else "")) for r in results]
+    rows.append(("total", "", f"{earned}/{possible}", "", ""))
+    return _table(("exercise", "title", "points", "tests", "status"), rows)
+
+
+def _ids(text: str) -> list[str]:
+    return [i.strip() for i in text.split(",") if i.strip()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minigan.classroom", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the exercises: id, points, title, where, tests")
+    p = sub.add_parser("release", help="write the student edition")
+    p.add_argument("--out", required=True, type=Path, help="a new or empty folder")
+    p.add_argument("--only", type=_ids, help="stub only these exercises (comma-separated ids)")
+    p = sub.add_parser("grade", help="grade a student edition, each exercise in isolation")
+    p.add_argument("dir", type=Path, help="the student's copy of the edition")
+    p.add_argument("--json", action="store_true", help="print one JSON object (for a learning-management system)")
+    p.add_argument("--only", type=_ids, help="grade only these exercises (comma-separated ids)")
+    p.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per exercise's tests (default 300)")
+    p = sub.add_parser("check", help="prove the kit sound (about 25 s on one core)")
+    p.add_argument("--jobs", type=int, default=1, help="exercises tested at once (default 1)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            rows = [(e.id, str(e.points), e.title, e.where, " ".join(e.tests) or "NONE") for e in registry()]
+            print(_table(("exercise", "points", "title", "where", "tests"), rows))
+        elif args.command == "release":
+            chosen = release(args.out, args.only)
+            print(f"Wrote the student edition of {len(chosen)} exercises "
+                  f"({sum(e.points for e in chosen)} points) to {args.out}.")
+        elif args.command == "grade":
+            print(_grade_report(grade(args.dir, args.only, args.jobs, args.timeout), args.json))
+        else:
+            return 0 if check(args.jobs) else 1
+    except KitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
