@@ -269,6 +269,29 @@ def test_conditional_mlp_concatenates_one_hot_labels(xp_backend):
     assert not np.allclose(G(z, np.array([1, 1, 1, 1])).numpy(), x.numpy())  # the label changes the sample
 
 
+def test_projection_d_adds_the_labels_embedding_dotted_with_d_features(xp_backend):
+    G, D = models.mlp((1, 28, 28), hidden=16, n_classes=10, projection=True)
+    assert isinstance(D, models.ProjectionDiscriminator)
+    assert architecture(G)[0] == ("Linear", 74, 16, True)  # G still reads z ⊕ one_hot(y)
+    assert architecture(D) == mlp_d_spec(784, 16)[:-1] and describe(D.head) == ("Linear", 16, 1, True)
+    x, y = minigan.randn(4, 1, 28, 28), np.array([0, 3, 9, 3])
+    assert np.all(D.label.weight.numpy() == 0)  # at the start D ignores y: the unconditional D
+    np.testing.assert_array_equal(D(x, y).numpy(), D(x, np.array([5, 5, 5, 5])).numpy())
+    D.label.weight.data[...] = D.label.weight.data + minigan.randn(10, 16).data
+    sd = {k: np.asarray(minigan.backend.to_numpy(v), dtype=np.float64) for k, v in D.state_dict().items()}
+    h = x.numpy().reshape(4, -1).astype(np.float64)
+    for i in (1, 3):
+        h = _leaky(h @ sd[f"body.{i}.weight"].T + sd[f"body.{i}.bias"])
+    ref = h @ sd["head.weight"].T + sd["head.bias"] + (h * sd["label.weight"][y]).sum(1, keepdims=True)
+    np.testing.assert_allclose(D(x, y).numpy(), ref, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="give n_classes too"):
+        models.mlp((2,), projection=True)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        models.mlp((2,), n_classes=10, pack=2, projection=True)
+    with pytest.raises(ValueError, match="call it with labels"):
+        D(x)
+
+
 def test_conditional_dcgan_shapes_and_label_embeddings(xp_backend):
     G, D = models.dcgan(n_classes=10, width=8)
     assert architecture(G)[0] == ("Linear", 74, 7 * 7 * 16, True)
