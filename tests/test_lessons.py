@@ -26,7 +26,8 @@ EXPECTED = {
     "10_mlp_gan_mnist.py": ["samples_step00000.png", "samples_step00020.png", "samples_step00040.png",
                             "losses.png"],
     "11_dcgan.py": ["conv_transpose_stamp.png", "samples_step00000.png", "samples_step00010.png"],
-    "12_conditional_gan.py": ["by_class_step00000.png", "by_class_step00040.png"],
+    "12_conditional_gan.py": ["by_class_step00000.png", "by_class_step00040.png", "by_class_concatenation.png",
+                              "obeys_y.png"],
 }
 # Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
 # Lesson 11 prefers Fashion-MNIST (found in the cache or /usr/share/datasets) and falls back to MNIST's test split.
