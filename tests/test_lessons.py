@@ -29,6 +29,7 @@ EXPECTED = {
     "12_conditional_gan.py": ["by_class_step00000.png", "by_class_step00040.png", "by_class_concatenation.png",
                               "obeys_y.png"],
     "13_wasserstein_gan.py": ["js_vs_w1.png", "critic_gradient_norms.png", "ring8_wgan_gp.png"],
+    "15_numpy_vs_cupy.py": ["timings.png"],
 }
 # Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
 # Lesson 11 prefers Fashion-MNIST (found in the cache or /usr/share/datasets) and falls back to MNIST's test split.
