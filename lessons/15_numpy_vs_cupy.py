@@ -150,6 +150,11 @@ pause()
 # side wins: small products are dominated by the fixed cost of a call (Python, and on the GPU a
 # kernel launch, some microseconds), large ones by arithmetic, where a GPU's thousands of cores
 # pull ahead. n × n times n × n costs 2n³ floating-point operations.
+#
+# Measured on the machine this lesson was written on (one CPU core, `OMP_NUM_THREADS=1`, no GPU, other
+# jobs running): n = 2048 in 116 ms (148 GFLOP/s), the conv forward + backward at batch 64 in 38 ms,
+# one DCGAN step (width 64, batch 64) in 183 ms. No GPU was available there: the CuPy column and the
+# agreement check below were run only with NumPy posing as CuPy (to check the code path), never on a GPU.
 
 # %%
 timings = {}
@@ -218,7 +223,7 @@ if "cupy" in backends:
         "conv weight gradient": np.abs(a["conv_grad_w"] - b["conv_grad_w"]).max() / np.abs(a["conv_grad_w"]).max(),
         "GAN losses": max(abs(p[k] - q[k]) / max(abs(p[k]), 1e-12)
                           for p, q in zip(a["losses"], b["losses"]) for k in ("d_loss", "g_loss")),
-        "G's samples after 3 steps": np.abs(a["samples"] - b["samples"]).max(),
+        "G's samples after 3 steps (in [-1, 1])": np.abs(a["samples"] - b["samples"]).max(),
     }
     for what, err in worst.items():
         print(f"  float64, numpy vs cupy, largest relative difference in {what}: {err:.1e}")
