@@ -29,6 +29,8 @@ EXPECTED = {
     "12_conditional_gan.py": ["by_class_step00000.png", "by_class_step00040.png", "by_class_concatenation.png",
                               "obeys_y.png"],
     "13_wasserstein_gan.py": ["js_vs_w1.png", "critic_gradient_norms.png", "ring8_wgan_gp.png"],
+    "14_unrolled_gan.py": ["ring8_vanilla.png", "ring8_unrolled_first_order.png", "ring8_unrolled_second_order.png",
+                           "modes_over_steps.png"],
     "15_numpy_vs_cupy.py": ["timings.png"],
 }
 # Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
