@@ -107,7 +107,7 @@ def grids(rows: list[dict[str, Any]], path: Path) -> None:
             ax.set_axis_off()
             ax.set_title(f"{variant}, {'minigan' if lib == 'minigan' else 'PyTorch'}: FD {r['fd']:.0f}, "
                          f"{r['classes_covered']}/10 classes", fontsize=11)
-    fig.savefig(path)
+    fig.savefig(path, dpi=64)  # about the grids' own resolution: every pixel visible, a small file
     print(f"wrote {path}")
 
 
