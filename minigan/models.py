@@ -145,13 +145,18 @@ def _size(shape: tuple[int, ...]) -> int:
 
 
 def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int = 256, n_classes: int = 0,
-        pack: int = 1, tanh: bool | None = None, projection: bool = False) -> tuple[Generator, Discriminator]:
+        pack: int = 1, tanh: bool | None = None, projection: bool = False,
+        scale: float = 1.0) -> tuple[Generator, Discriminator]:
     """The MLP pair for data of ``data_shape`` ((2,) for the toys, (1, 28, 28) for images).
 
     ``tanh`` (default: on for images, off for 2-D points) squashes G's output into [-1, 1].
     ``projection`` (with ``n_classes``): D is a ``ProjectionDiscriminator`` on x alone
     (Linear(out, h) first) instead of reading x ⊕ one_hot(y); G still reads z ⊕ one_hot(y).
+    ``scale`` s (not 1): G ends with ``nn.Scale(s)`` and D starts with ``nn.Scale(1/s)``, so both
+    networks work in units of s, the data's spread (``data.toy_scale``), with unchanged weights.
     """
+    if not scale > 0:
+        raise ValueError(f"scale must be a positive number, got {scale}.")
     if projection and not n_classes:
         raise ValueError("projection=True conditions D on labels: give n_classes too, e.g. mlp(n_classes=10, "
                          "projection=True).")
@@ -168,6 +173,8 @@ def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int 
     ]
     if tanh:
         g_layers.append(nn.Tanh())
+    if scale != 1:
+        g_layers.append(nn.Scale(scale))
     if len(data_shape) > 1:
         g_layers.append(nn.Unflatten(1, data_shape))
     d_in = out if projection else (out + n_classes) * pack
@@ -177,6 +184,8 @@ def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int 
         nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
         nn.Linear(hidden, 1),
     ]
+    if scale != 1:
+        d_layers.insert(1, nn.Scale(1 / scale))
     G = Generator(nn.Sequential(*g_layers), z_dim, data_shape, n_classes)
     if projection:
         D = ProjectionDiscriminator(nn.Sequential(*d_layers[:-1]), d_layers[-1], data_shape, n_classes, hidden)
@@ -213,10 +222,11 @@ def dcgan(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, width: int
 
 
 def build(name: str, data_shape: tuple[int, ...], z_dim: int = 64, width: int | None = None, n_classes: int = 0,
-          pack: int = 1) -> tuple[Generator, Discriminator]:
-    """``build("mlp" | "dcgan", data_shape, ...)``; ``width`` is the MLP's hidden size or the DCGAN's w."""
+          pack: int = 1, scale: float = 1.0) -> tuple[Generator, Discriminator]:
+    """``build("mlp" | "dcgan", data_shape, ...)``; ``width`` is the MLP's hidden size or the DCGAN's w;
+    ``scale``: see :func:`mlp` (the MLP only)."""
     if name == "mlp":
-        return mlp(data_shape, z_dim, hidden=width or 256, n_classes=n_classes, pack=pack)
+        return mlp(data_shape, z_dim, hidden=width or 256, n_classes=n_classes, pack=pack, scale=scale)
     if name == "dcgan":
         return dcgan(data_shape, z_dim, width=width or 64, n_classes=n_classes, pack=pack)
     raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}.")

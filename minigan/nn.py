@@ -31,7 +31,7 @@ from minigan.module import LoadResult, Module, Parameter, frozen
 __all__ = [
     "Parameter", "Module", "frozen", "LoadResult", "init", "init_dcgan_",
     "Linear", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
-    "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Flatten", "Unflatten", "Sequential", "Embedding",
+    "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Flatten", "Unflatten", "Sequential", "Embedding", "Scale",
 ]
 
 
@@ -239,6 +239,25 @@ class Tanh(Module):
     def forward(self, x: Tensor) -> Tensor:
         _require_tensor(self, x)
         return F.tanh(x)
+
+
+class Scale(Module):
+    """y = factor * x, a fixed number (not learned), any shape.
+
+    The toy GANs' ``--standardize``: G ends with Scale(s) and D starts with Scale(1/s), so
+    both networks work in units of the data's spread s while the samples stay in data units.
+    """
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = float(factor)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _require_tensor(self, x)
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"{self.factor:g}"
 
 
 class Sigmoid(Module):

@@ -18,7 +18,7 @@ import numpy as np
 
 from minigan import backend, checkpoint, gan, models, optim, plots
 from minigan.autograd import Tensor
-from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample, split_test_files
+from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample, split_test_files, toy_scale
 from minigan.unrolled import UnrolledGAN
 
 __all__ = ["Run", "METRICS", "N_TOY"]
@@ -53,8 +53,9 @@ def _json(path: Path) -> dict[str, Any]:
 
 def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int = 0) -> gan.GAN:
     """G, D, their optimizers and the trainer for a config (weights from the run's generator)."""
+    scale = toy_scale(cfg["dataset"]) if cfg.get("standardize") else 1.0
     G, D = models.build(cfg["model"], data_shape, z_dim=cfg["z_dim"], width=cfg.get("width"), n_classes=n_classes,
-                        pack=cfg.get("pack", 1))
+                        pack=cfg.get("pack", 1), scale=scale)
     betas = (cfg["beta1"], cfg.get("beta2", 0.999))
     opt = cfg.get("optimizer", "adam")
     if opt == "rmsprop":

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     a("--beta1", type=float, default=None, help="Adam's beta1 (0.5 steadies GAN training)")
     a("--z-dim", type=int, default=None, help="size of the noise vector z (default 64)")
     a("--width", type=int, default=None, help="MLP hidden size (256) or DCGAN base width (64)")
+    a("--standardize", action="store_true", default=None,
+      help="2-D data: G and D work in units of the data's spread (ring8 0.71, grid25 2.83), samples stay in data "
+           "units (see benchmarks/QUALITY.md)")
     a("--lr-decay", choices=("none", "linear"), default=None,
       help="learning-rate schedule: constant (none) or linear decay to 0 by the last step (helps G settle)")
     a("--d-steps", type=int, default=None, help="D steps per G step, k in Goodfellow et al.'s algorithm (default 1)")
@@ -111,7 +114,8 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     toy = dataset in TOY_DATASETS
     cfg: dict[str, Any] = {"dataset": dataset, "split": "train", "backend": backend.current().name, "z_dim": 64,
                            "lr_decay": "none", "beta2": 0.999, "pack": 1, "unroll": 0, "conditional": False,
-                           "width": None, "d_steps": 1, "seed": 0, "data_dir": None, "epochs": None, "steps": None}
+                           "width": None, "standardize": False, "d_steps": 1, "seed": 0, "data_dir": None,
+                           "epochs": None, "steps": None}
     cfg.update(DEFAULTS["toy" if toy else "image"])
     if not toy and given.get("model") == "mlp":
         cfg.update(DEFAULTS["image-mlp"])
@@ -123,6 +127,8 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     cfg.update(given)
     if toy and cfg["model"] == "dcgan":
         raise ValueError(f"--model dcgan needs 28 x 28 images; for {dataset} use --model mlp.")
+    if cfg["standardize"] and not toy:
+        raise ValueError("--standardize is for the 2-D toys; images are already scaled to [-1, 1].")
     cfg["out"] = str(cfg.get("out") or Path("runs") / f"{dataset}-{cfg['model']}")
     if cfg["batch_size"] % cfg["pack"]:
         raise ValueError(f"--batch-size ({cfg['batch_size']}) must be a multiple of --pack ({cfg['pack']}).")

@@ -83,6 +83,23 @@ def test_mlp_for_2d_points_has_no_tanh():
     assert (G.z_dim, G.data_shape, D.data_shape) == (64, (2,), (2,))
 
 
+def test_scaled_mlp_is_the_same_networks_in_units_of_the_scale():
+    """scale s: G's samples are s times the unscaled G's, D reads x / s; the weights are the same draws."""
+    minigan.manual_seed(3)
+    G1, D1 = models.mlp((2,), z_dim=8, hidden=16)
+    minigan.manual_seed(3)
+    G2, D2 = models.mlp((2,), z_dim=8, hidden=16, scale=2.5)
+    assert type(G2.body[-1]) is nn.Scale and type(D2.body[1]) is nn.Scale and D2.body[1].factor == 1 / 2.5
+    assert G2.num_parameters() == G1.num_parameters() and D2.num_parameters() == D1.num_parameters()
+    z = minigan.tensor(np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32))
+    x = np.random.default_rng(1).standard_normal((5, 2)).astype(np.float32)
+    np.testing.assert_allclose(G2(z).numpy(), 2.5 * G1(z).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(D2(minigan.tensor(2.5 * x)).numpy(), D1(minigan.tensor(x)).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="positive"):
+        models.mlp((2,), scale=0)
+
+
 def test_mlp_for_images_ends_with_tanh_and_unflatten():
     G, D = models.mlp((1, 28, 28))
     assert architecture(G) == mlp_g_spec(64, 256, 784, tanh=True, unflatten=(1, 28, 28))

@@ -222,6 +222,7 @@ def test_activations_match_numpy(xp_backend, rng):
         (nn.LeakyReLU(0.2), np.where(xh > 0, xh, 0.2 * xh)),
         (nn.Tanh(), np.tanh(xh)),
         (nn.Sigmoid(), 1 / (1 + np.exp(-xh))),
+        (nn.Scale(2.5), 2.5 * xh),
     ]
     for layer, expected in cases:
         np.testing.assert_allclose(host(layer(x)), expected, rtol=1e-6, atol=1e-7, err_msg=repr(layer))
@@ -303,6 +304,10 @@ def _sigmoid(rng, dtype):
     return nn.Sigmoid(), make(rng, 3, 4, dtype=dtype)
 
 
+def _scale(rng, dtype):
+    return nn.Scale(-1.7), make(rng, 3, 4, dtype=dtype)
+
+
 def _dropout(rng, dtype):
     return SeededDropout(0.5), make(rng, 3, 4, dtype=dtype)
 
@@ -324,12 +329,12 @@ FIRST_ORDER = {
     "linear": _linear, "linear_no_bias": _linear_no_bias, "conv2d": _conv, "conv2d_rect": _conv_rect,
     "conv_transpose2d": _conv_t, "conv_transpose2d_k4s2p1": _conv_t_dcgan, "batchnorm1d": _bn1d,
     "batchnorm2d": _bn2d, "batchnorm2d_eval": _bn2d_eval, "embedding": _embedding, "relu": _relu,
-    "leaky_relu": _leaky, "tanh": _tanh, "sigmoid": _sigmoid, "dropout": _dropout, "flatten": _flatten,
-    "unflatten": _unflatten, "mlp": _mlp,
+    "leaky_relu": _leaky, "tanh": _tanh, "sigmoid": _sigmoid, "scale": _scale, "dropout": _dropout,
+    "flatten": _flatten, "unflatten": _unflatten, "mlp": _mlp,
 }
 SECOND_ORDER = [
     "linear", "linear_no_bias", "conv2d", "conv_transpose2d", "batchnorm1d", "batchnorm2d",
-    "relu", "leaky_relu", "tanh", "sigmoid", "mlp",
+    "relu", "leaky_relu", "tanh", "sigmoid", "scale", "mlp",
 ]
 
 

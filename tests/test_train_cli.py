@@ -276,3 +276,20 @@ def test_test_split_run_never_sees_the_evaluation_reference(tmp_path):
     seen = {row.tobytes() for row in run.data.reshape(len(run.data), -1)}
     held_out = [row.tobytes() for row in split.x_ref.reshape(len(split.x_ref), -1)]
     assert not any(h in seen for h in held_out)
+
+
+def test_standardize_scales_the_toy_networks_and_is_kept_for_sampling(tmp_path):
+    out = tmp_path / "grid"
+    assert run_train("--dataset", "grid25", "--standardize", "--steps", 3, "--batch-size", 16, "--width", 8,
+                     "--out", out) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["standardize"] is True
+    from minigan.run import Run
+
+    run = Run.open(out)
+    assert run.gan.G.body[-1].factor == pytest.approx(2.8289, abs=1e-4)  # grid25's spread
+    assert run.gan.D.body[1].factor == pytest.approx(1 / 2.8289, abs=1e-5)
+    assert sample.main(["--run", str(out), "--n", "10", "--npy", str(tmp_path / "s.npy")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (10, 2)
+    assert run_train("--dataset", "mnist", "--standardize", "--out", tmp_path / "m") == 2  # one sentence, no run
+    assert not (tmp_path / "m").exists()

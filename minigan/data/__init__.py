@@ -27,13 +27,14 @@ from minigan.data.datasets import (
 from minigan.data.errors import DataError, DataNotFoundError
 from minigan.data.idx import read_idx, write_idx
 from minigan.data.loader import DataLoader
-from minigan.data.toy2d import TOY_DATASETS, modes, sample
+from minigan.data.toy2d import TOY_DATASETS, modes, sample, toy_scale
 
 sample_toy = sample  # a name that says which sample, for `from minigan.data import sample_toy`
 
 __all__ = [
     "DATASETS",
     "TOY_DATASETS",
+    "toy_scale",
     "DataError",
     "DataNotFoundError",
     "split_test_files",

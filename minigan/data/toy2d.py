@@ -15,7 +15,7 @@ import numpy as np
 
 from minigan import backend
 
-__all__ = ["TOY_DATASETS", "modes", "sample"]
+__all__ = ["TOY_DATASETS", "modes", "sample", "toy_scale"]
 
 TOY_DATASETS = ("ring8", "grid25")
 
@@ -55,3 +55,12 @@ def sample(name: str, n: int, rng: np.random.Generator | None = None) -> np.ndar
     k = rng.integers(0, len(centers), size=n)
     x = centers[k] + std * rng.standard_normal((n, 2))
     return x.astype(np.float32)
+
+
+def toy_scale(name: str) -> float:
+    """The mixture's spread: the root mean square of x - E[x] per coordinate (exact, not sampled).
+
+    ``ring8``: sqrt(1/2 + 0.01^2) = 0.707; ``grid25``: sqrt(8 + 0.05^2) = 2.83.
+    """
+    centers, std = modes(name)
+    return float(np.sqrt(((centers - centers.mean(0)) ** 2).mean() + std**2))
