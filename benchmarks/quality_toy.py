@@ -32,6 +32,8 @@ VARIANTS: dict[str, list[str]] = {
     "wgan-gp": ["--loss", "wgan-gp"],
     "unrolled": ["--unroll", "5"],
     "pacgan": ["--pack", "4"],
+    # The best found so far (QUALITY.md): standardised networks, a 2-D z, twice the steps.
+    "standardized-z2": ["--standardize", "--z-dim", "2", "--steps", "10000"],
 }
 
 
