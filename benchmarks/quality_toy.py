@@ -122,22 +122,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", choices=("ring8", "grid25"), default="grid25")
     p.add_argument("--variants", default="vanilla,wgan-gp,unrolled",
-                   help=f"comma-separated, from {', '.join(VARIANTS)}")
+                   help=f"comma-separated, from {', '.join(VARIANTS)}; name@0-2 gives one variant its own seeds")
     p.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,3")
     p.add_argument("--root", type=Path, default=Path("runs/toy-quality"), help="where the run folders go")
     p.add_argument("--figure", type=Path, default=None, help="draw the panels into this PNG instead of a table")
     p.add_argument("--panels", default="vanilla:3,unrolled:3", help="variant:seed,... for --figure")
     p.add_argument("extra", nargs="*", help="more flags for every training run (after --)")
     args = p.parse_args(argv)
-    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    unknown = [v.partition("@")[0] for v in args.variants.split(",") if v.partition("@")[0] not in VARIANTS]
     if unknown:
         p.error(f"unknown variant {unknown[0]!r}: choose from {', '.join(VARIANTS)}.")
     args.root.mkdir(parents=True, exist_ok=True)
     if args.figure:
         figure(args.root, args.dataset, args.panels.split(","), args.figure)
         return 0
-    rows = [run_one(args.root, args.dataset, v, s, args.extra)
-            for v in args.variants.split(",") for s in _seeds(args.seeds)]
+    rows = []
+    for spec in args.variants.split(","):  # "name" (the --seeds) or "name@seeds", e.g. wgan-gp@0-2
+        variant, _, seeds = spec.partition("@")
+        rows += [run_one(args.root, args.dataset, variant, s, args.extra) for s in _seeds(seeds or args.seeds)]
     print(table(rows))
     return 0
 

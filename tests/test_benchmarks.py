@@ -200,3 +200,28 @@ def test_torch_gan_trains_minigans_run_and_writes_what_evaluate_scores(variant, 
     # and the epoch budget becomes steps as minigan's Run counts them (wgan-gp: 5 batches per G step)
     cfg = {**cfg, "steps": None, "epochs": 20, "out": str(tmp_path / "unused")}
     assert torch_gan.total_steps(cfg, len(loader)) == Run(cfg).total_steps == (248 if variant == "wgan-gp" else 1240)
+
+
+def test_quality_toy_trains_scores_tables_and_draws(tmp_path, capsys):
+    """Two tiny runs through the driver: trained once, scored, tabled with a median row, drawn."""
+    from benchmarks import quality_toy
+
+    argv = ["--dataset", "ring8", "--variants", "vanilla@0,standardized-z2@0", "--root", str(tmp_path),
+            "--", "--steps", "3", "--batch-size", "16", "--width", "8", "--sample-every", "3"]
+    assert quality_toy.main(argv) == 0
+    table = capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| variant | seed | modes covered") and len(rows) == 5  # header + 2 runs + 2 medians
+    assert "| **vanilla median** |" in table and "| **standardized-z2 median** |" in table
+    metrics = json.loads((tmp_path / "ring8-vanilla-s0" / "metrics.json").read_text())["samples"]
+    assert f"| vanilla | 0 | {metrics['modes_covered']} / 8 | {100 * metrics['high_quality']:.1f}% |" in table
+    cfg = json.loads((tmp_path / "ring8-standardized-z2-s0" / "config.json").read_text())
+    assert cfg["standardize"] is True and cfg["z_dim"] == 2 and cfg["steps"] == 3  # the later --steps wins
+    assert json.loads((tmp_path / "ring8-vanilla-s0" / "cpu.json").read_text())["train_cpu_seconds"] > 0
+    stamp = (tmp_path / "ring8-vanilla-s0" / "cpu.json").stat().st_mtime
+    assert quality_toy.main(argv) == 0  # the second time nothing is retrained
+    assert (tmp_path / "ring8-vanilla-s0" / "cpu.json").stat().st_mtime == stamp
+    png = tmp_path / "fig.png"
+    assert quality_toy.main(["--dataset", "ring8", "--root", str(tmp_path), "--figure", str(png),
+                             "--panels", "vanilla:0,standardized-z2:0"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
