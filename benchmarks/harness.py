@@ -73,6 +73,22 @@ def run_worker(script: str, job: Any, threads: int, timeout: float = 900.0) -> A
     return json.loads(lines[-1])
 
 
+def timed_training(cmd: Sequence[str], out: Any) -> float:
+    """Run one training command with one BLAS thread (unless OMP_NUM_THREADS says otherwise) and write
+    ``out/cpu.json``: its user CPU seconds (as time(1)'s %U) and the command. Returns the seconds.
+
+    CPU time, unlike wall time, barely moves when other jobs share the machine.
+    """
+    print("$", " ".join(cmd[1:]), flush=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    subprocess.run(list(cmd), check=True, env=thread_env(int(os.environ.get("OMP_NUM_THREADS", "1"))),
+                   stdout=subprocess.DEVNULL)
+    seconds = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
+    with open(os.path.join(out, "cpu.json"), "w") as f:
+        json.dump({"train_cpu_seconds": seconds, "command": list(cmd[1:])}, f)
+    return seconds
+
+
 def have_torch() -> bool:
     """Whether PyTorch can be imported (the ``bench`` extra)."""
     try:

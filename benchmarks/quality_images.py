@@ -18,13 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks import harness  # noqa: E402
+
 MNIST = HERE.parent.parent / "shared" / "data" / "mnist"
 VARIANTS = {"vanilla": [], "conditional": ["--conditional"], "wgan-gp": ["--loss", "wgan-gp"]}
 
@@ -33,18 +36,6 @@ def _data_flags(dataset: str) -> list[str]:
     if dataset == "mnist-test":
         return ["--dataset", "mnist", "--split", "test", "--data-dir", str(os.environ.get("MINIGAN_DATA", MNIST))]
     return ["--dataset", dataset]
-
-
-def _child_cpu() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime  # user CPU seconds, as time(1)'s %U
-
-
-def _timed(cmd: list[str], out: Path) -> None:
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    print("$", " ".join(cmd[1:]), flush=True)
-    before = _child_cpu()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-    (out / "cpu.json").write_text(json.dumps({"train_cpu_seconds": _child_cpu() - before, "command": cmd[1:]}))
 
 
 def run_pair(root: Path, dataset: str, variant: str, epochs: float, seed: int) -> list[dict[str, Any]]:
@@ -58,7 +49,7 @@ def run_pair(root: Path, dataset: str, variant: str, epochs: float, seed: int) -
                 cmd = [sys.executable, "-m", "minigan.train", "--model", "mlp", *common, "--out", str(out)]
             else:
                 cmd = [sys.executable, str(HERE / "torch_gan.py"), *common, "--threads", "1", "--out", str(out)]
-            _timed(cmd, out)
+            harness.timed_training(cmd, out)
         scores = out / "metrics.json"
         if not scores.exists():
             if lib == "minigan":

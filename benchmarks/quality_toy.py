@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,6 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness  # noqa: E402
 
 # The variants: the flags given to python -m minigan.train on top of its toy defaults.
 VARIANTS: dict[str, list[str]] = {
@@ -44,28 +46,20 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def _child_cpu() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime  # user CPU seconds, as time(1)'s %U
-
-
 def run_one(root: Path, dataset: str, variant: str, seed: int, extra: list[str]) -> dict[str, Any]:
     """Train (if not done yet) and score one run; returns its scores and CPU seconds."""
     out = root / f"{dataset}-{variant}-s{seed}"
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     cpu_file = out / "cpu.json"
     if not cpu_file.exists():
         if out.exists():
             sys.exit(f"{out} exists but has no cpu.json (an unfinished run?): delete it and run again.")
         cmd = [sys.executable, "-m", "minigan.train", "--dataset", dataset, "--seed", str(seed), "--quiet",
                "--out", str(out), *VARIANTS[variant], *extra]
-        print("$", " ".join(cmd[1:]), flush=True)
-        before = _child_cpu()
-        subprocess.run(cmd, check=True, env=env)
-        cpu_file.write_text(json.dumps({"train_cpu_seconds": _child_cpu() - before, "command": cmd[1:]}))
+        harness.timed_training(cmd, out)
     metrics = out / "metrics.json"
     if not metrics.exists():
-        subprocess.run([sys.executable, "-m", "minigan.evaluate", "--run", str(out)], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "minigan.evaluate", "--run", str(out)], check=True,
+                       env=harness.thread_env(1), stdout=subprocess.DEVNULL)
     s = json.loads(metrics.read_text())["samples"]
     return {"variant": variant, "seed": seed, "modes": s["modes_covered"], "n_modes": s["n_modes"],
             "hq": s["high_quality"], "rkl": s["reverse_kl"],
