@@ -1,6 +1,7 @@
 """``python -m minigan.evaluate``: how good are a GAN's samples, on a scale with its ends marked.
 
     python -m minigan.evaluate --run runs/ring8-mlp                      # 2,500 samples -> RUN/metrics.json
+    python -m minigan.evaluate --run runs/ring8-mlp --keep 0.9 --out t.json  # Jacobian-truncated samples
     python -m minigan.evaluate --run runs/mnist-dcgan --n 10000
     python -m minigan.evaluate --dataset fashion-mnist --samples x.npy   # any program's samples
     python -m minigan.evaluate --dataset mnist --samples x.npy --labels y.npy --protocol test-8000/2000
@@ -152,10 +153,11 @@ def evaluate_samples(samples: Any, dataset: str, seed: int = 0, data_dir: str | 
 
 
 def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet: bool = True,
-                 data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+                 data_dir: str | os.PathLike | None = None, keep: float = 1.0) -> dict[str, Any]:
     """Draw ``n`` samples (default 2,500 for toys, 10,000 for images) from a run and score them.
 
-    ``data_dir`` defaults to the run's own ``data_dir``.
+    ``data_dir`` defaults to the run's own ``data_dir``. ``keep`` < 1 (2-D toys): the samples
+    are Jacobian-truncated (:mod:`minigan.truncation`) and the result records ``keep``.
     """
     from minigan.run import Run
     from minigan.sample import draw
@@ -163,11 +165,13 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet
     cfg = Run.load_config(run_dir)
     dataset = _dataset(cfg["dataset"])
     n = n or N_DEFAULT["toy" if dataset in TOY_DATASETS else "images"]
-    x, labels = draw(run_dir, n, seed)
+    if keep < 1 and dataset not in TOY_DATASETS:
+        raise EvaluateError(f"--keep (Jacobian truncation) is for the 2-D toys, not {dataset}.")
+    x, labels = draw(run_dir, n, seed, keep=keep)
     # A run trained on the test files saw the classifier's 8,000: score it against the 2,000 it never saw.
     protocol = "test-8000/2000" if cfg.get("split") == "test" else None
     result = evaluate_samples(x, dataset, seed, data_dir or cfg.get("data_dir"), quiet, labels, protocol)
-    result.update({"run": str(run_dir), "seed": seed})
+    result.update({"run": str(run_dir), "seed": seed, "keep": keep})
     return result
 
 
@@ -190,6 +194,8 @@ def format_table(result: dict[str, Any]) -> str:
                 ("high quality (<= 3 std)", "high_quality", lambda v, d: f"{100 * v:.1f}%"),
                 ("reverse KL (0 = balanced)", "reverse_kl", lambda v, d: _fmt(v))]
         head = f"{result['dataset']}: {s['n_samples']} samples (PacGAN protocol)"
+        if result.get("keep", 1) < 1:
+            head += f", Jacobian-truncated: the {100 * result['keep']:g}% of z where G stretches least"
     else:
         c = result["classifier"]
         rows = [("Fréchet distance", "fd", lambda v, d: _fmt(v)),
@@ -240,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
                         "else test-8000/2000; give test-8000/2000 for samples of a GAN trained with --split test)")
     p.add_argument("--n", type=int, default=None, help="samples to draw from a run (default 2500 toys, 10000 images)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise z and of the calibration draws (default 0)")
+    p.add_argument("--keep", type=float, default=1.0,
+                   help="with --run of a 2-D toy: Jacobian truncation, score the n samples of n / KEEP z where G "
+                        "stretches z least (e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
     p.add_argument("--data-dir", default=None, help="where the image files are (see minigan.data)")
     p.add_argument("--out", default=None, help="write the scores as JSON here (default RUN/metrics.json for --run)")
     p.add_argument("--quiet", action="store_true", help="no progress messages while the classifier trains")
@@ -248,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--samples needs --dataset NAME")
     if args.run and (args.labels or args.protocol):
         p.error("--labels and --protocol go with --samples; a --run brings its own")
+    if args.samples and args.keep != 1:
+        p.error("--keep truncates a run's noise: it goes with --run, not --samples")
     if args.n is not None and args.n < 2:
         p.error(f"--n must be at least 2, got {args.n}")
     t0 = time.perf_counter()
@@ -255,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.run:
             if not Path(args.run).is_dir():
                 raise EvaluateError(f"{args.run} is not a folder: give the --out folder of a training run.")
-            result = evaluate_run(args.run, args.n, args.seed, args.quiet, args.data_dir)
+            result = evaluate_run(args.run, args.n, args.seed, args.quiet, args.data_dir, args.keep)
             out = Path(args.out or Path(args.run) / "metrics.json")
         else:
             x = _load_npy(args.samples, "samples")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan import backend, plots
+from minigan import backend, plots, truncation
 from minigan.autograd import Tensor
 from minigan.checkpoint import CheckpointError
 
@@ -25,19 +25,28 @@ __all__ = ["main", "draw"]
 
 
 def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
-         backend_name: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """n samples (host array in the data's scale) from the run in ``run_dir``, and their labels if conditional."""
+         backend_name: str | None = None, keep: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:
+    """n samples (host array in the data's scale) from the run in ``run_dir``, and their labels if conditional.
+
+    ``keep`` < 1: Jacobian truncation (:mod:`minigan.truncation`): n / keep noise vectors are
+    drawn and the n where G stretches z least are kept (2-D toys; drops the bridges between modes).
+    """
     from minigan.run import Run
 
+    m = truncation.n_to_draw(n, keep)
     run = Run.open(run_dir, backend_name)
     rng = np.random.default_rng(seed)
-    z = Tensor(backend.current().asarray(rng.standard_normal((n, run.cfg["z_dim"])).astype(np.float32)))
+    z = Tensor(backend.current().asarray(rng.standard_normal((m, run.cfg["z_dim"])).astype(np.float32)))
     y = None
     if run.n_classes:
+        if keep < 1:
+            raise ValueError("Jacobian truncation (keep < 1) is for the unconditional 2-D toys.")
         host = np.full(n, label) if label is not None else np.repeat(np.arange(10), -(-n // 10))[:n]
         y = backend.current().asarray(host.astype(np.int64))
     elif label is not None:
         raise ValueError(f"the run in {run_dir} is not conditional: it takes no --label.")
+    if m > n:
+        z = Tensor(z.data[truncation.truncate(run.gan.G, z, n)])
     return run.samples(z, y), (None if y is None else backend.to_numpy(y))
 
 
@@ -50,11 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the noise z (default 0)")
     p.add_argument("--label", type=int, default=None, help="conditional runs: draw only this class")
     p.add_argument("--backend", choices=("numpy", "cupy"), default=None, help="override the run's backend")
+    p.add_argument("--keep", type=float, default=1.0,
+                   help="2-D toys: Jacobian truncation, draw n / KEEP z and keep the n where G stretches z least "
+                        "(e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
     args = p.parse_args(argv)
     if args.n < 1:
         p.error(f"--n must be at least 1, got {args.n}")
     try:
-        x, _ = draw(args.run, args.n, args.seed, args.label, args.backend)
+        x, _ = draw(args.run, args.n, args.seed, args.label, args.backend, args.keep)
     except (CheckpointError, backend.BackendError, ValueError) as e:
         print(f"minigan.sample: error: {e}", file=sys.stderr)
         return 2
