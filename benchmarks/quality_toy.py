@@ -6,7 +6,9 @@
 
 Each (variant, seed) is one ``python -m minigan.train`` run in ``--root`` (default runs/toy-quality),
 trained only if its folder has no finished checkpoint, then scored by ``python -m minigan.evaluate``
-(2,500 samples: modes covered, high-quality share, reverse KL). The training's user CPU seconds
+(2,500 samples: modes covered, high-quality share, reverse KL); with ``--keep f`` also the
+Jacobian-truncated samples of the same runs (``evaluate --keep f``: the n of n / f noise vectors
+where G stretches z least, see minigan.truncation), in columns of their own. The training's user CPU seconds
 (of the child process, one BLAS thread) are kept in ``cpu.json`` beside the run:
 CPU time, unlike wall time, barely moves when other jobs share the machine.
 Prints a Markdown table, one row per run and a median row per variant.
@@ -46,7 +48,17 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def run_one(root: Path, dataset: str, variant: str, seed: int, extra: list[str]) -> dict[str, Any]:
+def _score(out: Path, keep: float) -> dict[str, Any]:
+    """The run's scores (plain samples for keep = 1, else Jacobian-truncated), evaluated once and kept."""
+    metrics = out / ("metrics.json" if keep == 1 else f"metrics-keep{keep:g}.json")
+    if not metrics.exists():
+        subprocess.run([sys.executable, "-m", "minigan.evaluate", "--run", str(out), "--keep", str(keep),
+                        "--out", str(metrics)], check=True, env=harness.thread_env(1), stdout=subprocess.DEVNULL)
+    return json.loads(metrics.read_text())["samples"]
+
+
+def run_one(root: Path, dataset: str, variant: str, seed: int, extra: list[str],
+            keep: float | None = None) -> dict[str, Any]:
     """Train (if not done yet) and score one run; returns its scores and CPU seconds."""
     out = root / f"{dataset}-{variant}-s{seed}"
     cpu_file = out / "cpu.json"
@@ -56,27 +68,37 @@ def run_one(root: Path, dataset: str, variant: str, seed: int, extra: list[str])
         cmd = [sys.executable, "-m", "minigan.train", "--dataset", dataset, "--seed", str(seed), "--quiet",
                "--out", str(out), *VARIANTS[variant], *extra]
         harness.timed_training(cmd, out)
-    metrics = out / "metrics.json"
-    if not metrics.exists():
-        subprocess.run([sys.executable, "-m", "minigan.evaluate", "--run", str(out)], check=True,
-                       env=harness.thread_env(1), stdout=subprocess.DEVNULL)
-    s = json.loads(metrics.read_text())["samples"]
-    return {"variant": variant, "seed": seed, "modes": s["modes_covered"], "n_modes": s["n_modes"],
-            "hq": s["high_quality"], "rkl": s["reverse_kl"],
-            "cpu": json.loads(cpu_file.read_text())["train_cpu_seconds"]}
+    s = _score(out, 1.0)
+    row = {"variant": variant, "seed": seed, "modes": s["modes_covered"], "n_modes": s["n_modes"],
+           "hq": s["high_quality"], "rkl": s["reverse_kl"],
+           "cpu": json.loads(cpu_file.read_text())["train_cpu_seconds"]}
+    if keep is not None:
+        t = _score(out, keep)
+        row.update(t_modes=t["modes_covered"], t_hq=t["high_quality"], t_rkl=t["reverse_kl"])
+    return row
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| variant | seed | modes covered | high quality | reverse KL | training CPU |",
-             "|---|---|---|---|---|---|"]
+def table(rows: list[dict[str, Any]], keep: float | None = None) -> str:
+    t_head = f" truncated ({100 * keep:g}% kept): modes | HQ | reverse KL |" if keep else ""
+    lines = ["| variant | seed | modes covered | high quality | reverse KL | training CPU |" + t_head,
+             "|---|---|---|---|---|---|" + ("---|---|---|" if keep else "")]
+
+    def cells(r: dict[str, Any], n: int, bold: str = "") -> str:
+        out = (f" {bold}{r['modes']:g} / {n}{bold} | {bold}{100 * r['hq']:.1f}%{bold} | {bold}{r['rkl']:.3f}{bold} |"
+               f" {r['cpu']:.0f} s |")
+        if keep:
+            out += (f" {bold}{r['t_modes']:g} / {n}{bold} | {bold}{100 * r['t_hq']:.1f}%{bold} |"
+                    f" {bold}{r['t_rkl']:.3f}{bold} |")
+        return out
+
     for variant in dict.fromkeys(r["variant"] for r in rows):
         mine = [r for r in rows if r["variant"] == variant]
+        n = mine[0]["n_modes"]
         for r in mine:
-            lines.append(f"| {variant} | {r['seed']} | {r['modes']} / {r['n_modes']} | {100 * r['hq']:.1f}% | "
-                         f"{r['rkl']:.3f} | {r['cpu']:.0f} s |")
-        med = {k: statistics.median(r[k] for r in mine) for k in ("modes", "hq", "rkl", "cpu")}
-        lines.append(f"| **{variant} median** | | **{med['modes']:g} / {mine[0]['n_modes']}** | "
-                     f"**{100 * med['hq']:.1f}%** | **{med['rkl']:.3f}** | {med['cpu']:.0f} s |")
+            lines.append(f"| {variant} | {r['seed']} |" + cells(r, n))
+        keys = ("modes", "hq", "rkl", "cpu") + (("t_modes", "t_hq", "t_rkl") if keep else ())
+        med = {k: statistics.median(r[k] for r in mine) for k in keys}
+        lines.append(f"| **{variant} median** | |" + cells(med, n, "**"))
     return "\n".join(lines)
 
 
@@ -94,8 +116,8 @@ def figure(root: Path, dataset: str, panels: list[str], path: Path) -> None:
     fig = Figure(figsize=(4.6 * len(panels), 4.9), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     for i, spec in enumerate(panels):
-        variant, seed = spec.split(":")
-        x, _ = draw(root / f"{dataset}-{variant}-s{seed}", 2500, 0)
+        variant, seed, keep = (spec.split(":") + ["1"])[:3]
+        x, _ = draw(root / f"{dataset}-{variant}-s{seed}", 2500, 0, keep=float(keep))
         q = toy_quality(x, dataset)
         ax = fig.add_subplot(1, len(panels), i + 1)
         ax.scatter(real[:, 0], real[:, 1], s=3, c="tab:blue", alpha=0.35, label="real")
@@ -105,7 +127,8 @@ def figure(root: Path, dataset: str, panels: list[str], path: Path) -> None:
         lim = np.abs(centers).max() * 1.35
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
-        ax.set_title(f"{variant}, seed {seed}: {q['modes_covered']} / {q['n_modes']} modes, "
+        cut = f", truncated to {100 * float(keep):g}%" if float(keep) < 1 else ""
+        ax.set_title(f"{variant}, seed {seed}{cut}: {q['modes_covered']} / {q['n_modes']} modes, "
                      f"{100 * q['high_quality']:.0f}% HQ", fontsize=11)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=10, markerscale=2)
     fig.savefig(path, bbox_inches="tight", pad_inches=0.15)
@@ -120,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,3")
     p.add_argument("--root", type=Path, default=Path("runs/toy-quality"), help="where the run folders go")
     p.add_argument("--figure", type=Path, default=None, help="draw the panels into this PNG instead of a table")
-    p.add_argument("--panels", default="vanilla:3,unrolled:3", help="variant:seed,... for --figure")
+    p.add_argument("--panels", default="vanilla:3,unrolled:3",
+                   help="variant:seed[:keep],... for --figure (keep < 1: Jacobian-truncated samples)")
+    p.add_argument("--keep", type=float, default=None,
+                   help="also score the Jacobian-truncated samples (evaluate --keep), e.g. 0.9")
     p.add_argument("extra", nargs="*", help="more flags for every training run (after --)")
     args = p.parse_args(argv)
     unknown = [v.partition("@")[0] for v in args.variants.split(",") if v.partition("@")[0] not in VARIANTS]
@@ -133,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for spec in args.variants.split(","):  # "name" (the --seeds) or "name@seeds", e.g. wgan-gp@0-2
         variant, _, seeds = spec.partition("@")
-        rows += [run_one(args.root, args.dataset, variant, s, args.extra) for s in _seeds(seeds or args.seeds)]
-    print(table(rows))
+        rows += [run_one(args.root, args.dataset, variant, s, args.extra, args.keep)
+                 for s in _seeds(seeds or args.seeds)]
+    print(table(rows, args.keep))
     return 0
 
 

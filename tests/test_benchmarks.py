@@ -221,7 +221,15 @@ def test_quality_toy_trains_scores_tables_and_draws(tmp_path, capsys):
     stamp = (tmp_path / "ring8-vanilla-s0" / "cpu.json").stat().st_mtime
     assert quality_toy.main(argv) == 0  # the second time nothing is retrained
     assert (tmp_path / "ring8-vanilla-s0" / "cpu.json").stat().st_mtime == stamp
+    capsys.readouterr()
+    assert quality_toy.main(argv[:6] + ["--keep", "0.5"]) == 0  # the truncated columns beside the plain ones
+    table = capsys.readouterr().out
+    cut = json.loads((tmp_path / "ring8-vanilla-s0" / "metrics-keep0.5.json").read_text())
+    assert cut["keep"] == 0.5 and "truncated (50% kept): modes | HQ | reverse KL |" in table
+    assert (f"| vanilla | 0 | {metrics['modes_covered']} / 8 | {100 * metrics['high_quality']:.1f}% | "
+            f"{metrics['reverse_kl']:.3f} |") in table
+    assert f"| {cut['samples']['modes_covered']} / 8 | {100 * cut['samples']['high_quality']:.1f}% |" in table
     png = tmp_path / "fig.png"
     assert quality_toy.main(["--dataset", "ring8", "--root", str(tmp_path), "--figure", str(png),
-                             "--panels", "vanilla:0,standardized-z2:0"]) == 0
+                             "--panels", "vanilla:0,standardized-z2:0:0.5"]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
