@@ -38,6 +38,11 @@ VARIANTS: dict[str, list[str]] = {
     "pacgan": ["--pack", "4"],
     # The best found so far (QUALITY.md): standardised networks, a 2-D z, twice the steps.
     "standardized-z2": ["--standardize", "--z-dim", "2", "--steps", "10000"],
+    # grid25's best (QUALITY.md): the same with PacGAN's packing (D judges 4 samples at once), batch 256, 40,000 steps.
+    "standardized-z2-pack4": ["--standardize", "--z-dim", "2", "--pack", "4", "--batch-size", "256",
+                              "--steps", "40000"],
+    # ... and without the packing, to see what the packing itself does.
+    "standardized-z2-long": ["--standardize", "--z-dim", "2", "--batch-size", "256", "--steps", "40000"],
 }
 
 
@@ -128,7 +133,7 @@ def figure(root: Path, dataset: str, panels: list[str], path: Path) -> None:
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         cut = f", truncated to {100 * float(keep):g}%" if float(keep) < 1 else ""
-        ax.set_title(f"{variant}, seed {seed}{cut}: {q['modes_covered']} / {q['n_modes']} modes, "
+        ax.set_title(f"{variant}, seed {seed}{cut}\n{q['modes_covered']} / {q['n_modes']} modes, "
                      f"{100 * q['high_quality']:.0f}% HQ", fontsize=11)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=10, markerscale=2)
     fig.savefig(path, bbox_inches="tight", pad_inches=0.15)

@@ -2,6 +2,7 @@
 
     python -m minigan.sample --run runs/mnist-dcgan --n 64 --out grid.png
     python -m minigan.sample --run runs/ring8-mlp --n 2500 --npy samples.npy   # raw points, for evaluation
+    python -m minigan.sample --run runs/ring8-mlp --n 2500 --keep 0.9          # without the bridges between modes
 
 Images are drawn as a grid; 2-D samples as points over the data. ``--npy`` saves the raw
 samples, shape (n, ...) in the data's own scale (images in [-1, 1], points as they are),
