@@ -41,6 +41,9 @@ VARIANTS: dict[str, list[str]] = {
     # grid25's best (QUALITY.md): the same with PacGAN's packing (D judges 4 samples at once), batch 256, 40,000 steps.
     "standardized-z2-pack4": ["--standardize", "--z-dim", "2", "--pack", "4", "--batch-size", "256",
                               "--steps", "40000"],
+    # ... with half the batch and more steps in the same CPU budget.
+    "standardized-z2-pack4-b128": ["--standardize", "--z-dim", "2", "--pack", "4", "--batch-size", "128",
+                                   "--steps", "55000"],
     # ... and without the packing, to see what the packing itself does.
     "standardized-z2-long": ["--standardize", "--z-dim", "2", "--batch-size", "256", "--steps", "40000"],
 }
