@@ -153,11 +153,13 @@ def evaluate_samples(samples: Any, dataset: str, seed: int = 0, data_dir: str | 
 
 
 def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet: bool = True,
-                 data_dir: str | os.PathLike | None = None, keep: float = 1.0) -> dict[str, Any]:
+                 data_dir: str | os.PathLike | None = None, keep: float = 1.0, ema: bool = True) -> dict[str, Any]:
     """Draw ``n`` samples (default 2,500 for toys, 10,000 for images) from a run and score them.
 
     ``data_dir`` defaults to the run's own ``data_dir``. ``keep`` < 1 (2-D toys): the samples
-    are Jacobian-truncated (:mod:`minigan.truncation`) and the result records ``keep``.
+    are Jacobian-truncated (:mod:`minigan.truncation`) and the result records ``keep``. A run
+    trained with ``--ema`` is sampled from its running average of G unless ``ema=False``; the
+    result records which (``"ema"``).
     """
     from minigan.run import Run
     from minigan.sample import draw
@@ -167,11 +169,11 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet
     n = n or N_DEFAULT["toy" if dataset in TOY_DATASETS else "images"]
     if keep < 1 and dataset not in TOY_DATASETS:
         raise EvaluateError(f"--keep (Jacobian truncation) is for the 2-D toys, not {dataset}.")
-    x, labels = draw(run_dir, n, seed, keep=keep)
+    x, labels = draw(run_dir, n, seed, keep=keep, ema=ema)
     # A run trained on the test files saw the classifier's 8,000: score it against the 2,000 it never saw.
     protocol = "test-8000/2000" if cfg.get("split") == "test" else None
     result = evaluate_samples(x, dataset, seed, data_dir or cfg.get("data_dir"), quiet, labels, protocol)
-    result.update({"run": str(run_dir), "seed": seed, "keep": keep})
+    result.update({"run": str(run_dir), "seed": seed, "keep": keep, "ema": bool(ema and cfg.get("ema", 0.0))})
     return result
 
 
@@ -249,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", type=float, default=1.0,
                    help="with --run of a 2-D toy: Jacobian truncation, score the n samples of n / KEEP z where G "
                         "stretches z least (e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
+    p.add_argument("--no-ema", action="store_true",
+                   help="with --run of a run trained with --ema: score G's own weights, not their running average")
     p.add_argument("--data-dir", default=None, help="where the image files are (see minigan.data)")
     p.add_argument("--out", default=None, help="write the scores as JSON here (default RUN/metrics.json for --run)")
     p.add_argument("--quiet", action="store_true", help="no progress messages while the classifier trains")
@@ -259,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--labels and --protocol go with --samples; a --run brings its own")
     if args.samples and args.keep != 1:
         p.error("--keep truncates a run's noise: it goes with --run, not --samples")
+    if args.samples and args.no_ema:
+        p.error("--no-ema chooses which G of a run draws the samples: it goes with --run, not --samples")
     if args.n is not None and args.n < 2:
         p.error(f"--n must be at least 2, got {args.n}")
     t0 = time.perf_counter()
@@ -266,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.run:
             if not Path(args.run).is_dir():
                 raise EvaluateError(f"{args.run} is not a folder: give the --out folder of a training run.")
-            result = evaluate_run(args.run, args.n, args.seed, args.quiet, args.data_dir, args.keep)
+            result = evaluate_run(args.run, args.n, args.seed, args.quiet, args.data_dir, args.keep, not args.no_ema)
             out = Path(args.out or Path(args.run) / "metrics.json")
         else:
             x = _load_npy(args.samples, "samples")

@@ -17,6 +17,11 @@ weights collect nothing and only G's optimizer steps.
 The loss is chosen by name (``LOSSES``): ``nonsaturating`` (the default, -log D(G(z))),
 ``minimax`` (the saturating log(1 - D(G(z))) of the original game), ``lsgan``,
 ``wgan`` (with weight clipping), ``wgan-gp`` (with a gradient penalty) and ``hinge``.
+``ema`` = beta > 0 keeps a second copy of G, ``G_ema``, whose weights are the running average
+G_ema <- beta G_ema + (1 - beta) G after every G step (Yazici et al. 2019, "The unusual
+effectiveness of averaging in GAN training"): G's own weights circle around an equilibrium,
+their average sits nearer its middle. Training never reads G_ema; ``generate`` samples from it.
+
 Every step returns its numbers as plain floats: ``d_loss``, ``d_real`` = mean D(x),
 ``d_fake`` = mean D(G(z)) (probabilities for the BCE losses, raw scores otherwise),
 ``g_loss``.
@@ -28,6 +33,7 @@ and optimizer states are what the two steps leave strictly alone.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -122,7 +128,7 @@ class GAN:
 
     def __init__(self, G: Module, D: Module, opt_g: Optimizer, opt_d: Optimizer, loss: str = "nonsaturating",
                  d_steps: int = 1, z_dim: int | None = None, clip: float | None = None, gp_weight: float = 0.0,
-                 n_classes: int = 0) -> None:
+                 n_classes: int = 0, ema: float = 0.0) -> None:
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}.")
         if int(d_steps) < 1:
@@ -134,6 +140,12 @@ class GAN:
         self.clip = clip
         self.gp_weight = float(gp_weight)
         self.n_classes = int(n_classes or getattr(G, "n_classes", 0) or 0)
+        if not 0.0 <= float(ema) < 1.0:
+            raise ValueError(f"ema is the decay of G's running average, in [0, 1) (e.g. 0.999), got {ema}.")
+        self.ema = float(ema)
+        self.G_ema: Module | None = copy.deepcopy(G) if self.ema else None
+        self.ema_updates = 0
+        self.sample_from_ema = True  # False: generate() uses G's own weights even when G_ema exists
 
     # ---- the two players' inputs
 
@@ -228,17 +240,42 @@ class GAN:
             real, y = batch if isinstance(batch, tuple) else (batch, None)
             d = self.d_step(real, y if self.n_classes else None)
         g = self.g_step(real.shape[0])
+        if self.G_ema is not None:
+            self.update_ema()
         return {**d, **g}
+
+    def update_ema(self) -> None:
+        """G_ema <- b G_ema + (1 - b) G with b = min(beta, (1 + t) / (10 + t)), t = updates so far.
+
+        The warm-up b (as in TensorFlow's ExponentialMovingAverage) lets the average forget the
+        random initial weights within the first few hundred steps; BatchNorm's running
+        statistics are copied, not averaged.
+        """
+        t = self.ema_updates
+        b = min(self.ema, (1.0 + t) / (10.0 + t))
+        for avg, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            avg.data *= b
+            avg.data += (1.0 - b) * p.data
+        for avg, buf in zip(self.G_ema.buffers(), self.G.buffers()):
+            avg.data[...] = buf.data
+        self.ema_updates = t + 1
+
+    @property
+    def sampler(self) -> Module:
+        """The G that draws samples: the running average if there is one (and ``sample_from_ema``), else G."""
+        return self.G_ema if self.G_ema is not None and self.sample_from_ema else self.G
 
     @no_grad()
     def generate(self, z: Tensor, y: Any = None) -> Tensor:
-        """Samples G(z) [, y] in eval mode (BatchNorm uses its running statistics), with no graph."""
-        was_training = self.G.training
-        self.G.eval()
+        """Samples G(z) [, y] in eval mode (BatchNorm uses its running statistics), with no graph;
+        from ``sampler``: G_ema when the GAN keeps one."""
+        G = self.sampler
+        was_training = G.training
+        G.eval()
         try:
-            return self._G(z, y)
+            return G(z) if y is None else G(z, y)
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
 
     @no_grad()
     def d_probability(self, x: Tensor, y: Any = None) -> Tensor:
@@ -254,12 +291,21 @@ class GAN:
     # ---- checkpoints
 
     def state_dict(self) -> dict[str, Any]:
-        """G, D and both optimizers' states (host NumPy arrays and plain values)."""
-        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        """G, D and both optimizers' states (host NumPy arrays and plain values), and G_ema if kept."""
+        state = {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.G_ema is not None:
+            state.update(G_ema=self.G_ema.state_dict(), ema_updates=self.ema_updates)
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if self.G_ema is not None:
+            if "G_ema" not in state:
+                raise ValueError("this GAN keeps a running average of G (ema) but the state has none: "
+                                 "it was saved without --ema.")
+            self.G_ema.load_state_dict(state["G_ema"])
+            self.ema_updates = int(state["ema_updates"])

@@ -26,7 +26,7 @@ __all__ = ["main", "draw"]
 
 
 def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
-         backend_name: str | None = None, keep: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:
+         backend_name: str | None = None, keep: float = 1.0, ema: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """n samples (host array in the data's scale) from the run in ``run_dir``, and their labels if conditional.
 
     ``keep`` < 1: Jacobian truncation (:mod:`minigan.truncation`): n / keep noise vectors are
@@ -36,6 +36,11 @@ def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
 
     m = truncation.n_to_draw(n, keep)
     run = Run.open(run_dir, backend_name)
+    if not ema:
+        if run.gan.G_ema is None:
+            raise ValueError(f"the run in {run_dir} keeps no running average of G (it was trained without --ema): "
+                             "leave out --no-ema.")
+        run.gan.sample_from_ema = False
     rng = np.random.default_rng(seed)
     z = Tensor(backend.current().asarray(rng.standard_normal((m, run.cfg["z_dim"])).astype(np.float32)))
     y = None
@@ -47,7 +52,7 @@ def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
     elif label is not None:
         raise ValueError(f"the run in {run_dir} is not conditional: it takes no --label.")
     if m > n:
-        z = Tensor(z.data[truncation.truncate(run.gan.G, z, n)])
+        z = Tensor(z.data[truncation.truncate(run.gan.sampler, z, n)])
     return run.samples(z, y), (None if y is None else backend.to_numpy(y))
 
 
@@ -63,11 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", type=float, default=1.0,
                    help="2-D toys: Jacobian truncation, draw n / KEEP z and keep the n where G stretches z least "
                         "(e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
+    p.add_argument("--no-ema", action="store_true",
+                   help="a run trained with --ema: sample G's own weights, not their running average")
     args = p.parse_args(argv)
     if args.n < 1:
         p.error(f"--n must be at least 1, got {args.n}")
     try:
-        x, _ = draw(args.run, args.n, args.seed, args.label, args.backend, args.keep)
+        x, _ = draw(args.run, args.n, args.seed, args.label, args.backend, args.keep, not args.no_ema)
     except (CheckpointError, backend.BackendError, ValueError) as e:
         print(f"minigan.sample: error: {e}", file=sys.stderr)
         return 2

@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --unroll: also backpropagate through the unrolled D steps (Metz et al.'s full method)")
     v.add_argument("--clip", type=float, default=None, help="clip D's weights to [-c, c] after each step (wgan: 0.01)")
     v.add_argument("--gp-weight", type=float, default=None, help="gradient-penalty weight lambda (wgan-gp: 10)")
+    v.add_argument("--ema", type=float, default=None, metavar="BETA",
+                   help="also keep the running average of G's weights, G_ema <- BETA G_ema + (1 - BETA) G, and draw "
+                        "the samples from it (e.g. 0.999; Yazici et al. 2019; default 0 = off)")
     v.add_argument("--beta2", type=float, default=None, help="Adam's beta2 (default 0.999; wgan-gp: 0.9)")
     return p
 
@@ -114,7 +117,7 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     toy = dataset in TOY_DATASETS
     cfg: dict[str, Any] = {"dataset": dataset, "split": "train", "backend": backend.current().name, "z_dim": 64,
                            "lr_decay": "none", "beta2": 0.999, "pack": 1, "unroll": 0, "conditional": False,
-                           "width": None, "standardize": False, "d_steps": 1, "seed": 0, "data_dir": None,
+                           "width": None, "standardize": False, "ema": 0.0, "d_steps": 1, "seed": 0, "data_dir": None,
                            "epochs": None, "steps": None}
     cfg.update(DEFAULTS["toy" if toy else "image"])
     if not toy and given.get("model") == "mlp":
@@ -135,6 +138,8 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("batch_size", "z_dim", "d_steps", "sample_every", "pack"):
         if int(cfg[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}.")
+    if not 0 <= cfg["ema"] < 1:
+        raise ValueError(f"--ema is the decay of G's running average, in [0, 1) (e.g. 0.999), got {cfg['ema']}.")
     if cfg["lr"] <= 0:
         raise ValueError(f"--lr must be positive, got {cfg['lr']}.")
     return cfg

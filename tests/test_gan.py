@@ -173,3 +173,60 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
     assert float(gan.gradient_penalty(D, real, fake).data) == pytest.approx(0.0, abs=1e-10)
     D.weight.data[...] = np.array([[1.2, 1.6]])  # norm 2 -> (2 - 1)^2 = 1
     assert float(gan.gradient_penalty(D, real, fake).data) == pytest.approx(1.0, rel=1e-9)
+
+
+def _batches(n=8, seed=5):
+    rng = np.random.default_rng(seed)
+    while True:
+        yield minigan.tensor(rng.standard_normal((n, 2)).astype(np.float32))
+
+
+def test_ema_is_the_running_average_of_g_and_leaves_training_alone():
+    """G_ema follows b_t G_ema + (1 - b_t) G with b_t = min(beta, (1 + t) / (10 + t)); G's path is unchanged."""
+    minigan.manual_seed(0)
+    plain = make()
+    a = _batches()
+    for _ in range(30):
+        plain.train_step(a)
+    minigan.manual_seed(0)  # the same run again (same weights, noise and data), now keeping the average
+    averaged = make(ema=0.9)
+    expected = params(averaged.G)  # G_ema starts as a copy of G
+    assert same(params(averaged.G_ema), expected)
+    b = _batches()
+    for t in range(30):
+        averaged.train_step(b)
+        beta = min(0.9, (1 + t) / (10 + t))
+        g = params(averaged.G)
+        expected = {k: beta * expected[k] + (1 - beta) * g[k] for k in g}
+    assert same(params(plain.G), params(averaged.G)), "keeping the average changed G's training"
+    assert same(params(plain.D), params(averaged.D))
+    got = params(averaged.G_ema)
+    for k in expected:
+        np.testing.assert_allclose(got[k], expected[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    assert not same(got, params(averaged.G))
+    z = averaged.sample_z(5)
+    with minigan.no_grad():
+        from_avg = averaged.G_ema(z).data
+    np.testing.assert_array_equal(averaged.generate(z).data, from_avg)  # samples come from the average
+    averaged.sample_from_ema = False
+    np.testing.assert_array_equal(averaged.generate(z).data, plain.generate(z).data)
+
+
+def test_ema_state_round_trips_and_bad_decays_are_refused():
+    minigan.manual_seed(1)
+    g = make(ema=0.99)
+    batches = _batches()
+    for _ in range(3):
+        g.train_step(batches)
+    state = g.state_dict()
+    assert state["ema_updates"] == 3
+    minigan.manual_seed(2)
+    h = make(ema=0.99)
+    h.load_state_dict(state)
+    assert same(params(h.G_ema), params(g.G_ema)) and h.ema_updates == 3
+    with pytest.raises(ValueError, match="saved without --ema"):
+        make(ema=0.99).load_state_dict(make().state_dict())
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match=r"ema is the decay of G's running average, in \[0, 1\)"):
+            make(ema=bad)
+    assert make().G_ema is None

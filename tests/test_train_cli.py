@@ -118,17 +118,19 @@ def _stop_at(monkeypatch, step):
     return real_step
 
 
-@pytest.mark.parametrize("dataset,how", [("ring8", "extend"), ("mnist", "extend"), ("ring8", "interrupt")])
-def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, monkeypatch, dataset, how):
+@pytest.mark.parametrize("dataset,how,extra", [("ring8", "extend", []), ("mnist", "extend", []),
+                                               ("ring8", "interrupt", []), ("ring8", "interrupt", ["--ema", 0.9])])
+def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, monkeypatch, dataset, how, extra):
     """N steps + resume + N steps == 2N steps: weights, optimizer states, loader, generator and metrics.
 
     "extend": a finished 5-step run continued to 12 (a constant learning rate, since a decaying
     schedule depends on the total). "interrupt": a 12-step run with the toys' linear decay,
-    stopped by Ctrl-C during step 5 and resumed.
+    stopped by Ctrl-C during step 5 and resumed; once more with --ema (G's running average is
+    part of the checkpoint).
     """
     if dataset == "mnist" and not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"the MNIST test files are not in {MNIST}")
-    common = ["--dataset", dataset, "--sample-every", 3, "--batch-size", 16, "--z-dim", 8]
+    common = ["--dataset", dataset, "--sample-every", 3, "--batch-size", 16, "--z-dim", 8, *extra]
     if dataset == "mnist":  # small, with BatchNorm buffers and an epoch boundary inside the run
         common += ["--split", "test", "--data-dir", MNIST, "--width", 4]
     if how == "extend":
@@ -194,6 +196,7 @@ def test_a_nan_loss_stops_with_one_sentence_and_keeps_the_last_good_checkpoint(t
     (["--dataset", "ring8", "--model", "dcgan"], "--model dcgan needs 28 x 28 images"),
     (["--dataset", "ring8", "--batch-size", "0"], "--batch-size must be at least 1"),
     (["--dataset", "ring8", "--lr", "-1"], "--lr must be positive"),
+    (["--dataset", "ring8", "--ema", "1"], "--ema is the decay of g's running average, in [0, 1)"),
 ])
 def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, capsys, args, expected):
     assert run_train(*args, "--out", tmp_path / "x", "--data-dir", tmp_path / "empty") == 2
@@ -237,7 +240,7 @@ def test_help_explains_every_flag(capsys):
 
 @pytest.mark.parametrize("flags", [["--loss", "wgan"], ["--loss", "wgan-gp"], ["--loss", "lsgan"], ["--loss", "hinge"],
                                    ["--loss", "minimax"], ["--pack", "2"], ["--unroll", "2"],
-                                   ["--unroll", "2", "--unroll-second-order"]])
+                                   ["--unroll", "2", "--unroll-second-order"], ["--ema", "0.99"]])
 def test_every_variant_trains_on_the_cli(tmp_path, flags):
     out = tmp_path / "run"
     assert run_train("--dataset", "ring8", "--steps", 3, "--sample-every", 3, "--batch-size", 32, *flags,
@@ -293,3 +296,24 @@ def test_standardize_scales_the_toy_networks_and_is_kept_for_sampling(tmp_path):
     assert np.load(tmp_path / "s.npy").shape == (10, 2)
     assert run_train("--dataset", "mnist", "--standardize", "--out", tmp_path / "m") == 2  # one sentence, no run
     assert not (tmp_path / "m").exists()
+
+
+def test_an_ema_run_samples_its_average_unless_told_otherwise(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_train("--dataset", "ring8", "--steps", 20, "--batch-size", 32, "--ema", "0.9", "--out", out) == 0
+    state = checkpoint.load(out / "checkpoint.npz")["gan"]
+    assert state["ema_updates"] == 20 and state["G_ema"].keys() == state["G"].keys()
+    averaged, _ = sample.draw(out, 50)
+    own, _ = sample.draw(out, 50, ema=False)
+    assert averaged.shape == own.shape == (50, 2) and not np.allclose(averaged, own)
+    plain = tmp_path / "plain"
+    assert run_train("--dataset", "ring8", "--steps", 2, "--out", plain) == 0
+    assert sample.main(["--run", str(plain), "--n", "4", "--no-ema", "--npy", str(tmp_path / "x.npy")]) == 2
+    assert "(it was trained without --ema): leave out --no-ema." in capsys.readouterr().err
+    from minigan import evaluate
+
+    for flags, kept in (([], True), (["--no-ema"], False)):
+        assert evaluate.main(["--run", str(out), "--out", str(tmp_path / "m.json"), *flags]) == 0
+        assert json.loads((tmp_path / "m.json").read_text())["ema"] is kept
+    assert evaluate.main(["--run", str(plain), "--no-ema"]) == 2
+    assert "leave out --no-ema" in capsys.readouterr().err
