@@ -233,3 +233,11 @@ def test_quality_toy_trains_scores_tables_and_draws(tmp_path, capsys):
     assert quality_toy.main(["--dataset", "ring8", "--root", str(tmp_path), "--figure", str(png),
                              "--panels", "vanilla:0,standardized-z2:0:0.5"]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_quality_toy_reads_seed_ranges_and_lists():
+    from benchmarks import quality_toy
+
+    assert quality_toy._seeds("0-4") == [0, 1, 2, 3, 4]
+    assert quality_toy._seeds("0,3") == [0, 3]
+    assert quality_toy._seeds("0-2,10-11,7") == [0, 1, 2, 10, 11, 7]
