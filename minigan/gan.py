@@ -17,6 +17,7 @@ weights collect nothing and only G's optimizer steps.
 The loss is chosen by name (``LOSSES``): ``nonsaturating`` (the default, -log D(G(z))),
 ``minimax`` (the saturating log(1 - D(G(z))) of the original game), ``lsgan``,
 ``wgan`` (with weight clipping), ``wgan-gp`` (with a gradient penalty) and ``hinge``.
+
 ``ema`` = beta > 0 keeps a second copy of G, ``G_ema``, whose weights are the running average
 G_ema <- beta G_ema + (1 - beta) G after every G step (Yazici et al. 2019, "The unusual
 effectiveness of averaging in GAN training"): G's own weights circle around an equilibrium,
