@@ -159,8 +159,10 @@ class GAN:
         host = backend.generator().integers(0, self.n_classes, size=n)
         return backend.current().asarray(host.astype(np.int64))
 
-    def _G(self, z: Tensor, y: Any) -> Tensor:
-        return self.G(z) if y is None else self.G(z, y)
+    def _G(self, z: Tensor, y: Any, G: Module | None = None) -> Tensor:
+        """G(z) or G(z, y); ``G`` another generator of the same shape (the sampler) instead of self.G."""
+        G = self.G if G is None else G
+        return G(z) if y is None else G(z, y)
 
     def _D(self, x: Tensor, y: Any) -> Tensor:
         return self.D(x) if y is None else self.D(x, y)
@@ -274,7 +276,7 @@ class GAN:
         was_training = G.training
         G.eval()
         try:
-            return G(z) if y is None else G(z, y)
+            return self._G(z, y, G)
         finally:
             G.train(was_training)
 
