@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - say what a discriminative model p(y|x) and a generative model p(x|y) each learn, and which one can draw samples;
 - fit both on the same 1-D labelled data (a logistic classifier by gradient descent, a Gaussian per class by counting);
 - turn a generative model into a posterior p(y|x) with Bayes' rule;
@@ -20,20 +20,15 @@
 # x's: a label names a distribution, not one image.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import losses, optim
 
-import minigan  # noqa: E402
-from minigan import losses, optim  # noqa: E402
-
-args = lesson_setup(1, "Generative vs discriminative models", __doc__)
+args = lesson_setup(1, "Generative vs discriminative models", GOALS)
 OUT = out_dir(1)
 N = 400 if args.quick else 4000
 STEPS = 200 if args.quick else 1000
@@ -123,8 +118,7 @@ ax2.set_title("p(y=1 | x) from both models")
 ax2.set_xlabel("x")
 ax2.legend(fontsize=8)
 path = OUT / "generative_vs_discriminative.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -159,6 +153,5 @@ ax.set_title("one label, many samples: G(z, y) = μ_y + σ_y z")
 ax.set_xlabel("x")
 ax.legend(fontsize=8)
 path = OUT / "one_label_many_samples.png"
-fig.savefig(path)
-print(f"wrote {path}")
-print("Done: a discriminative model answers 'which y?', a generative one can also answer 'show me an x'.")
+show(fig, path)
+done("a discriminative model answers 'which y?', a generative one can also answer 'show me an x'.")

@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - build a graph of scalar operations and backpropagate through it in reverse topological order;
 - write the local derivative of +, *, tanh, exp and chain them;
 - check any derivative against a central finite difference (f(x+h) - f(x-h)) / 2h;
@@ -14,19 +14,15 @@
 
 # %%
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
 
-import minigan  # noqa: E402
-
-args = lesson_setup(2, "Autograd from scratch", __doc__)
+args = lesson_setup(2, "Autograd from scratch", GOALS)
 OUT = out_dir(2)
 
 # %% [markdown]
@@ -174,8 +170,7 @@ ax.set_xlabel("x")
 ax.set_title("reverse-mode autograd vs a numerical derivative (w = -1.2, b = 0.3)")
 ax.legend(fontsize=8)
 path = OUT / "value_vs_numeric.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -207,4 +202,4 @@ total = (minigan.tanh(w * xv + b) * minigan.exp(xv)).sum()
 (gx,) = minigan.grad(total, xv)
 print(f"minigan.grad on {xv.shape}: gradient shape {gx.shape}; max |minigan - Value| = "
       f"{np.abs(gx.numpy() - d_auto).max():.2e}")
-print("Done: a graph, reverse topological order and the chain rule are all of backprop.")
+done("a graph, reverse topological order and the chain rule are all of backprop.")

@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - push simple noise (uniform, normal) through a function and predict the histogram that comes out;
 - sample any 1-D distribution by its inverse CDF: x = F^-1(u), u ~ U(0, 1);
 - learn the function instead: train a small MLP G so that G(z), z ~ N(0, 1), matches data,
@@ -14,20 +14,16 @@
 
 # %%
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import nn, optim
 
-import minigan  # noqa: E402
-from minigan import nn, optim  # noqa: E402
-
-args = lesson_setup(3, "Sampling by transforming noise", __doc__)
+args = lesson_setup(3, "Sampling by transforming noise", GOALS)
 OUT = out_dir(3)
 N = 5000 if args.quick else 50000
 
@@ -66,8 +62,7 @@ axes[2].set_title("one bump becomes two")
 for ax in axes:
     ax.legend(fontsize=8)
 path = OUT / "push_forward.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -158,6 +153,5 @@ a3.set_yscale("log")
 a3.set_xlabel("step")
 a3.set_title("mean (sort G(z) - sort x)^2")
 path = OUT / "learned_map.png"
-fig.savefig(path)
-print(f"wrote {path}")
-print("Done: a generator is a learned function from easy noise to hard data.")
+show(fig, path)
+done("a generator is a learned function from easy noise to hard data.")

@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - build a discriminator D, an MLP from minigan.nn, that maps a point x to one logit l = D(x);
 - train it as a binary classifier, real (y = 1) vs generated (y = 0), with losses.bce_with_logits;
 - read σ(D(x)) as D's estimate of P(real | x), and see it as a heatmap over the plane (plots.plot_2d_field);
@@ -19,18 +19,13 @@
 # bad; D only has to find where G's points differ from the data's.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, losses, models, nn, optim, plots
 
-import minigan  # noqa: E402
-from minigan import data, losses, models, nn, optim, plots  # noqa: E402
-
-args = lesson_setup(4, "The discriminator is a binary classifier", __doc__)
+args = lesson_setup(4, "The discriminator is a binary classifier", GOALS)
 OUT = out_dir(4)
 STEPS = 300 if args.quick else 2000
 BATCH = 128 if args.quick else 256
@@ -74,7 +69,7 @@ extent = (-2.0, 2.0, -2.0, 2.0)
 path = plots.plot_2d_field(real_np, fake_np, d_prob, OUT / "d_field_before.png", step=0, extent=extent,
                            resolution=RES, modes=centers, title="untrained D: σ(D(x)) ≈ 1/2 everywhere")
 print(f"before training: mean σ(D(real)) {d_prob(real_np).mean():.3f}, mean σ(D(fake)) {d_prob(fake_np).mean():.3f}")
-print(f"wrote {path}")
+show(path)
 pause()
 
 # %% [markdown]
@@ -103,7 +98,7 @@ for step in range(STEPS):
               f"mean σ(D(G(z))) {d_fake_hist[-1]:.3f}")
 path = plots.plot_d_outputs(np.array(steps), np.array(d_real_hist), np.array(d_fake_hist),
                             OUT / "d_outputs.png", ideal=None, title="D learns to separate real from fake")
-print(f"wrote {path}")
+show(path)
 pause()
 
 # %% [markdown]
@@ -124,5 +119,5 @@ accuracy = 0.5 * (np.mean(p_real > 0.5) + np.mean(p_fake < 0.5))
 print(f"held-out: mean σ(D(real)) {p_real.mean():.3f}, mean σ(D(fake)) {p_fake.mean():.3f}, accuracy {accuracy:.1%}")
 path = plots.plot_2d_field(real_np, fake_np, d_prob, OUT / "d_field_after.png", step=STEPS, extent=extent,
                            resolution=RES, modes=centers, title="trained D: σ(D(x)) = P(real | x)")
-print(f"wrote {path}")
-print("Done: D is a classifier; its output is a probability map G will climb.")
+show(path)
+done("D is a classifier; its output is a probability map G will climb.")

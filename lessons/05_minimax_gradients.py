@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - write the GAN value function V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))] and say who maximises, who minimises;
 - derive the optimal discriminator D*(x) = p_data(x) / (p_data(x) + p_g(x)) and check it numerically on two 1-D
   Gaussians, against a D trained with losses.d_loss;
@@ -18,20 +18,15 @@
 # lesson 04 with a minus sign: maximising V over D = minimising `losses.d_loss`.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import losses, nn, optim
 
-import minigan  # noqa: E402
-from minigan import losses, nn, optim  # noqa: E402
-
-args = lesson_setup(5, "The minimax objective and its gradients by hand", __doc__)
+args = lesson_setup(5, "The minimax objective and its gradients by hand", GOALS)
 OUT = out_dir(5)
 STEPS = 400 if args.quick else 3000
 BATCH = 256 if args.quick else 512
@@ -123,8 +118,7 @@ ax.set_ylabel("density / probability")
 ax.set_title("The optimal discriminator for a fixed G")
 ax.legend(fontsize=8, loc="upper left")
 path = OUT / "optimal_d.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -205,6 +199,5 @@ ax2.set_ylabel("∂ loss / ∂ logit f (per sample)")
 ax2.set_title("G's gradient: minimax saturates at D(G(z)) ≈ 0")
 ax2.legend(fontsize=8, loc="lower center")
 path = OUT / "g_gradients.png"
-fig.savefig(path)
-print(f"wrote {path}")
-print("Done: D* = p_data / (p_data + p_g); ∂L/∂l = σ(l) - y; use the non-saturating loss for G.")
+show(fig, path)
+done("D* = p_data / (p_data + p_g); ∂L/∂l = σ(l) - y; use the non-saturating loss for G.")

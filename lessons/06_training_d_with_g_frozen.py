@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - build a GAN on ring8 from models.mlp((2,)) and two Adam optimizers with minigan.gan.GAN;
 - run GAN.d_step and explain why G's weights cannot move: the fakes are made under no_grad, so
   D's backward pass stops at them;
@@ -18,19 +18,14 @@
 # D's weights and stops; G's weights get no gradient and G's optimizer is never stepped.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, models, optim, plots
+from minigan.gan import GAN
 
-import minigan  # noqa: E402
-from minigan import data, models, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(6, "Training D while G is frozen", __doc__)
+args = lesson_setup(6, "Training D while G is frozen", GOALS)
 OUT = out_dir(6)
 D_STEPS = 200 if args.quick else 1000
 BATCH = 128 if args.quick else 256
@@ -68,7 +63,7 @@ real_np = data.sample("ring8", 512, rng)
 fake_before = gan.generate(z_fixed).numpy()
 path = plots.plot_2d_field(real_np, fake_before, d_fn, OUT / "d_field_before.png", step=0, extent=extent,
                            resolution=RES, modes=centers, title="before: untrained D, untrained G")
-print(f"wrote {path}")
+show(path)
 pause()
 
 # %% [markdown]
@@ -111,5 +106,5 @@ probs = d_fn(np.array(far, dtype=np.float32))
 print(f"D at points far from both data and G {far}: {np.round(probs, 3).tolist()}  (called real)")
 path = plots.plot_2d_field(real_np, fake_after, d_fn, OUT / "d_field_after.png", step=D_STEPS, extent=extent,
                            resolution=RES, modes=centers, title=f"after {D_STEPS} d_steps: D has found G's points")
-print(f"wrote {path}")
-print("Done: d_step trains D alone; G's weights are untouched, and D learns where G's points are.")
+show(path)
+done("d_step trains D alone; G's weights are untouched, and D learns where G's points are.")

@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - write the generator's update by hand in six steps: sample z, generate G(z), classify D(G(z)),
   G's loss, backprop through D into G, update only G;
 - explain what minigan.nn.frozen(D) does: the gradient flows through D to G, D's weights collect none;
@@ -16,21 +16,17 @@
 
 # %%
 import copy
-import sys
-from pathlib import Path
 
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, losses, models, nn, optim, plots
+from minigan.gan import GAN
 
-import minigan  # noqa: E402
-from minigan import data, losses, models, nn, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(7, "Training G through D", __doc__)
+args = lesson_setup(7, "Training G through D", GOALS)
 OUT = out_dir(7)
 D_STEPS = 150 if args.quick else 600
 G_STEPS = 60 if args.quick else 200
@@ -156,9 +152,8 @@ ax.set_ylim(-2, 2)
 ax.set_title("G's points climb D's map (same z, D frozen)")
 ax.legend(fontsize=8, loc="upper right")
 path = OUT / "g_climbs_d.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 path = plots.plot_2d_field(real_np, fake_end, d_fn, OUT / "d_field_after_g.png", step=D_STEPS + G_STEPS,
                            extent=extent, resolution=RES, modes=centers, title="G's points after the G steps")
-print(f"wrote {path}")
-print("Done: the G step backpropagates through a frozen D and updates only G.")
+show(path)
+done("the G step backpropagates through a frozen D and updates only G.")

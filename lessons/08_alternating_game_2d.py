@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - run the full alternating game (GAN.train_step: a D step, then a G step) on ring8;
 - read GAN Lab's picture: D's heatmap with real and generated points, frame by frame
   (plots.field_frame, plots.save_gif);
@@ -13,19 +13,14 @@
 # game's equilibrium p_g = p_data, D* = 1/2 everywhere (lesson 05) and neither can improve.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, models, optim, plots
+from minigan.gan import GAN
 
-import minigan  # noqa: E402
-from minigan import data, models, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(8, "The alternating game on 2-D data", __doc__)
+args = lesson_setup(8, "The alternating game on 2-D data", GOALS)
 OUT = out_dir(8)
 STEPS = 400 if args.quick else 4000
 BATCH = 128 if args.quick else 256
@@ -76,7 +71,7 @@ for step in range(STEPS + 1):
         if step in png_steps:
             path = plots.plot_2d_field(real_show, fake, d_fn, OUT / f"field_{png_steps[step]}.png", step=step,
                                        extent=extent, resolution=RES, modes=centers)
-            print(f"wrote {path}")
+            show(path)
     if step == STEPS:
         break
     out = gan.train_step(batches)
@@ -108,8 +103,8 @@ print(f"last quarter: mean D(x) {h['d_real'][tail].mean():.3f}, "
 print("Note: the losses oscillate rather than fall, because each is measured against a moving opponent; "
       "judge the game by D(x), D(G(z)) and the pictures, not by a loss going down.")
 path = plots.plot_losses(h["step"], h["d_loss"], h["g_loss"], OUT / "losses.png")
-print(f"wrote {path}")
+show(path)
 path = plots.plot_d_outputs(h["step"], h["d_real"], h["d_fake"], OUT / "d_outputs.png",
                             title="D(x) and D(G(z)) tend to 1/2")
-print(f"wrote {path}")
-print("Done: the alternating game moves G's points onto the data; D's outputs drift to 1/2.")
+show(path)
+done("the alternating game moves G's points onto the data; D's outputs drift to 1/2.")

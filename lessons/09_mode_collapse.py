@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - show that min max ≠ max min for f(x, y) = x·y when each player picks a pure strategy x, y ∈ {-1, +1},
   and say why "G moves second" (max_D min_G) invites mode collapse;
 - run simultaneous and alternating gradient play on f(x, y) = x·y (gradients by minigan.grad) and see it
@@ -14,21 +14,16 @@
 # need not converge even when an equilibrium exists. Both show up as mode collapse.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, metrics, models, optim, plots
+from minigan.gan import GAN
 
-import minigan  # noqa: E402
-from minigan import data, metrics, models, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(9, "Mode collapse", __doc__)
+args = lesson_setup(9, "Mode collapse", GOALS)
 OUT = out_dir(9)
 GAME_STEPS = 150 if args.quick else 400
 GAN_STEPS = 1500 if args.quick else 6000
@@ -123,8 +118,7 @@ for ax, (name, p) in zip(fig.subplots(1, 2), paths.items()):
     ax.set_aspect("equal")
     ax.legend(loc="lower right", fontsize=8)
 path = OUT / "xy_game_trajectories.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -172,7 +166,7 @@ path = plots.plot_samples_2d(real_show, fake, OUT / "grid25_samples.png", modes=
                              title=f"grid25 after {GAN_STEPS} steps: {q['modes_covered']:.0f}/25 modes, "
                                    f"{q['high_quality']:.0%} high quality",
                              extent=(-5, 5, -5, 5))
-print(f"wrote {path}")
+show(path)
 missing = int(q["n_modes"] - q["modes_covered"])
 if missing:
     print(f"Measured: after {GAN_STEPS} steps G covers {q['modes_covered']:.0f} of 25 modes; "
@@ -180,4 +174,4 @@ if missing:
 else:
     print(f"Measured: after {GAN_STEPS} steps G covers all 25 modes in this run; "
           "no mode was dropped at this checkpoint (look at the earlier ones and at the picture).")
-print("Done: min max and max min differ, gradient play circles, and the GAN's mode count is measured above.")
+done("min max and max min differ, gradient play circles, and the GAN's mode count is measured above.")

@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - load MNIST with data.load (falling back to the test split when the training files are absent)
   and batch it with data.DataLoader;
 - train the MLP pair models.mlp((1, 28, 28)) with GAN.train_step;
@@ -13,18 +13,13 @@
 # game changes, only the size of x.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+from minigan import data, models, optim, plots
+from minigan.gan import GAN
 
-from minigan import data, models, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(10, "An MLP GAN on MNIST", __doc__)
+args = lesson_setup(10, "An MLP GAN on MNIST", GOALS)
 OUT = out_dir(10)
 STEPS = 40 if args.quick else 3000
 BATCH = 64
@@ -84,7 +79,7 @@ for step in range(STEPS + 1):
         images = gan.generate(z_fixed).numpy()
         path = plots.save_grid(images, OUT / f"samples_step{step:05d}.png", nrow=8,
                                title=f"G(z) after {step} steps")
-        print(f"wrote {path}")
+        show(path)
     if step == STEPS:
         break
     out = gan.train_step(batches)
@@ -105,8 +100,8 @@ pause()
 h = {k: np.array(v) for k, v in hist.items()}
 path = plots.plot_losses(h["step"], h["d_loss"], h["g_loss"], OUT / "losses.png",
                          title=f"MLP GAN on MNIST ({split} split)")
-print(f"wrote {path}")
+show(path)
 tail = slice(len(h["step"]) * 3 // 4, None)
 print(f"last quarter: mean d_loss {h['d_loss'][tail].mean():.3f}, mean g_loss {h['g_loss'][tail].mean():.3f}, "
       f"mean D(x) {h['d_real'][tail].mean():.3f}, mean D(G(z)) {h['d_fake'][tail].mean():.3f}")
-print(f"Done: {STEPS} steps of an MLP GAN on MNIST; sample grids at steps {snapshots} in {OUT}.")
+done(f"{STEPS} steps of an MLP GAN on MNIST; sample grids at steps {snapshots} in {OUT}.")

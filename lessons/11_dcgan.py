@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - write a convolution as im2col: a patch matrix built with NumPy strided slices times the flattened
   kernel, and check it against minigan.conv2d;
 - draw a transposed convolution: one input pixel stamps the whole kernel onto a stride-2 output;
@@ -15,21 +15,16 @@
 # *transposed* convolutions (7 → 14 → 28). First the two operations, then the GAN.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, models, optim, plots
+from minigan.gan import GAN
 
-import minigan  # noqa: E402
-from minigan import data, models, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(11, "DCGAN", __doc__)
+args = lesson_setup(11, "DCGAN", GOALS)
 OUT = out_dir(11)
 STEPS = 10 if args.quick else 600
 BATCH = 16 if args.quick else 64
@@ -94,8 +89,7 @@ for ax, (a, title) in zip(fig.subplots(1, 4), panels):
     ax.set_yticks([])
 fig.suptitle("conv_transpose2d, stride 2, padding 1: each input pixel spreads the kernel onto the output")
 path = OUT / "conv_transpose_stamp.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -174,11 +168,11 @@ for step in range(STEPS + 1):
     if step in snapshots:
         path = plots.save_grid(gan.generate(z_fixed).numpy(), OUT / f"samples_step{step:05d}.png", nrow=8,
                                title=f"DCGAN G(z) after {step} steps ({source})")
-        print(f"wrote {path}")
+        show(path)
     if step == STEPS:
         break
     out = gan.train_step(batches)
     if step % max(1, STEPS // 10) == 0:
         print(f"  step {step:5d}  d_loss {out['d_loss']:.3f}  g_loss {out['g_loss']:.3f}  "
               f"D(x) {out['d_real']:.3f}  D(G(z)) {out['d_fake']:.3f}")
-print(f"Done: im2col and transposed convolution checked; {STEPS} DCGAN steps on {source}; figures in {OUT}.")
+done(f"im2col and transposed convolution checked; {STEPS} DCGAN steps on {source}; figures in {OUT}.")

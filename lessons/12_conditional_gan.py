@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - make G conditional by concatenating a one-hot label to its input (z ⊕ one_hot(y)), and say why
   the same concatenation in D (x ⊕ one_hot(y)) gives D almost no reason to check the label;
 - give D the label by projection instead, D(x, y) = head(φ(x)) + ⟨embed(y), φ(x)⟩
@@ -20,21 +20,16 @@
 # and this lesson measures it.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import classifier, data, functional, models, optim, plots
+from minigan.gan import GAN
 
-import minigan  # noqa: E402
-from minigan import classifier, data, functional, models, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(12, "Conditional GAN: choose the digit", __doc__)
+args = lesson_setup(12, "Conditional GAN: choose the digit", GOALS)
 OUT = out_dir(12)
 STEPS = 40 if args.quick else 3000
 BATCH = 64
@@ -195,7 +190,7 @@ for design in ("concatenation", "projection"):
                 images = gan.generate(z_grid, y_grid).numpy()
                 path = plots.save_grid(images, OUT / name, nrow=10, row_labels=row_labels,
                                        title=f"{design}: G(z, y) after {step} steps, row = y, column = z")
-                print(f"  wrote {path}")
+                show(path)
         if step == STEPS:
             break
         out = gan.train_step(batches)
@@ -219,8 +214,7 @@ ax.set_ylabel("G(z, y) read as y (%)")
 ax.set_title(f"Does G obey y? (judge: {'CNN' if cached.exists() else 'nearest class mean'})")
 ax.legend(fontsize=8)
 path = OUT / "obeys_y.png"
-fig.savefig(path)
-print(f"wrote {path}")
-print(f"Done: {STEPS} steps of two conditional MLP GANs on MNIST ({split}); G obeys y in "
+show(fig, path)
+done(f"{STEPS} steps of two conditional MLP GANs on MNIST ({split}); G obeys y in "
       f"{curves['concatenation'][-1]:.0%} (D by concatenation) and {curves['projection'][-1]:.0%} "
       f"(D by projection) of its samples, chance 10%.")

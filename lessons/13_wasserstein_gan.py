@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - write the Wasserstein-1 distance in its Kantorovich–Rubinstein form, W1(p, q) = sup over 1-Lipschitz f of
   E_p f − E_q f, and compute it exactly in 1-D from sorted samples;
 - show on two distant Gaussians that JS is stuck at log 2 and that G's gradient through a trained D vanishes,
@@ -20,21 +20,16 @@
 # distance W1, which grows with the distance.
 
 # %%
-import sys
-from pathlib import Path
-
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, gan_losses, losses, metrics, models, nn, optim, plots
+from minigan.gan import GAN, gradient_penalty
 
-import minigan  # noqa: E402
-from minigan import data, gan_losses, losses, metrics, models, nn, optim, plots  # noqa: E402
-from minigan.gan import GAN, gradient_penalty  # noqa: E402
-
-args = lesson_setup(13, "The Wasserstein GAN", __doc__)
+args = lesson_setup(13, "The Wasserstein GAN", GOALS)
 OUT = out_dir(13)
 STEPS_GD = 300 if args.quick else 1500
 STEPS_CRITIC = 150 if args.quick else 600
@@ -191,8 +186,7 @@ ax3.set_ylabel("G's gradient per sample at G's points")
 ax3.set_title("The gradient G gets")
 ax3.legend(fontsize=8)
 path = OUT / "js_vs_w1.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -316,8 +310,7 @@ ax2.set_xticks([-0.01, -0.005, 0.0, 0.005, 0.01])
 ax2.set_xlabel("weight value")
 ax2.set_title(f"the clipped critic's weights: {at_edge:.0%} at ±0.01")
 path = OUT / "critic_gradient_norms.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -362,6 +355,6 @@ path = plots.plot_samples_2d(data.sample("ring8", 500, rng), wgan.generate(z_eva
                              OUT / "ring8_wgan_gp.png", modes=centers, extent=(-1.6, 1.6, -1.6, 1.6),
                              title=f"WGAN-GP, {GAN_STEPS} steps: {q['modes_covered']}/8 modes, "
                                    f"{q['high_quality']:.0%} HQ")
-print(f"wrote {path}")
-print(f"Done: JS saturates at log 2 while W1 = |θ|; the penalised critic's slope is ≈ 1 where the clipped one's is "
+show(path)
+done(f"JS saturates at log 2 while W1 = |θ|; the penalised critic's slope is ≈ 1 where the clipped one's is "
       f"tiny; WGAN-GP on ring8 covers {q['modes_covered']}/8 modes after {GAN_STEPS} steps.")

@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - write the unrolled objective of Metz et al. (2017): G minimises its loss against D_K, the discriminator
   K of D's own steps ahead, f_K(θ_G, θ_D) = L_G(θ_G, θ_D^K(θ_G, θ_D)), while D trains as usual;
 - split its gradient into the first-order part (D_K held fixed) and the second-order part (how D_K
@@ -24,23 +24,19 @@
 # with it. D itself still trains on its ordinary loss; the K look-ahead steps are thrown away.
 
 # %%
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import data, metrics, models, optim, plots
+from minigan.gan import GAN
+from minigan.unrolled import UnrolledGAN
 
-import minigan  # noqa: E402
-from minigan import data, metrics, models, optim, plots  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-from minigan.unrolled import UnrolledGAN  # noqa: E402
-
-args = lesson_setup(14, "The unrolled GAN", __doc__)
+args = lesson_setup(14, "The unrolled GAN", GOALS)
 OUT = out_dir(14)
 STEPS = 300 if args.quick else 1500  # vanilla and first order
 STEPS_2ND = 60 if args.quick else 400  # second order: ~25x slower per step at K = 5 than vanilla
@@ -192,7 +188,7 @@ for kind, r in results.items():
     k = f", K = {UNROLL[kind]}" if kind in UNROLL else ""
     path = plots.plot_samples_2d(real_show, r["fake"][:1000], OUT / name, modes=centers, extent=(-1.6, 1.6, -1.6, 1.6),
                                  title=f"{kind}{k}, {r['steps']} steps: {q['modes_covered']}/8 modes")
-    print(f"wrote {path}")
+    show(path)
 
 fig = Figure(figsize=(10, 4), dpi=100, layout="constrained")
 FigureCanvasAgg(fig)
@@ -213,8 +209,7 @@ ax2.set_ylabel("reverse KL of the high-quality samples")
 ax2.set_title("how evenly G's good samples share the modes")
 ax2.legend(fontsize=8)
 path = OUT / "modes_over_steps.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 final = {kind: (r["steps"], r["history"][-1]["modes_covered"]) for kind, r in results.items()}
-print("Done: modes covered on ring8: " + ", ".join(f"{kind} {m}/8 after {n} steps" for kind, (n, m) in final.items())
+done("modes covered on ring8: " + ", ".join(f"{kind} {m}/8 after {n} steps" for kind, (n, m) in final.items())
       + ".")

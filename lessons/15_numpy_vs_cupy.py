@@ -1,4 +1,4 @@
-"""After this lesson you can:
+GOALS = """After this lesson you can:
 - switch minigan between the CPU and a CUDA GPU with one call, minigan.use("numpy") / minigan.use("cupy"),
   and say what it changes (where new arrays are made) and what it does not (the code of every op);
 - check whether this machine has a GPU backend (minigan.backend.cupy_available()) and read the one-sentence
@@ -21,24 +21,20 @@
 
 # %%
 import itertools
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import check, done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lesson_setup, out_dir, pause  # noqa: E402
+import minigan
+from minigan import backend, models, optim
+from minigan.gan import GAN
 
-import minigan  # noqa: E402
-from minigan import backend, models, optim  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-
-args = lesson_setup(15, "NumPy vs CuPy: one switch, two machines", __doc__)
+args = lesson_setup(15, "NumPy vs CuPy: one switch, two machines", GOALS)
 OUT = out_dir(15)
 SIZES = [64, 128, 256, 512] if args.quick else [64, 128, 256, 512, 1024, 2048]
 CONV_BATCH = 16 if args.quick else 64
@@ -200,8 +196,7 @@ ax2.set_ylabel("median time (ms)")
 ax2.set_title("a layer and a training step" + ("" if "cupy" in backends else " (no GPU here: NumPy only)"))
 ax2.legend()
 path = OUT / "timings.png"
-fig.savefig(path)
-print(f"wrote {path}")
+show(fig, path)
 pause()
 
 # %% [markdown]
@@ -235,4 +230,4 @@ minigan.use("numpy")
 speedup = ""
 if "cupy" in timings:
     speedup = f"; cupy ran a DCGAN step {timings['numpy']['gan_step_s'] / timings['cupy']['gan_step_s']:.1f}x faster"
-print(f"Done: timed {', '.join(backends)} on a matmul sweep, a conv and {GAN_STEPS} DCGAN steps{speedup}.")
+done(f"timed {', '.join(backends)} on a matmul sweep, a conv and {GAN_STEPS} DCGAN steps{speedup}.")
