@@ -1,4 +1,5 @@
-"""Every lesson runs in --quick mode and writes the figures it promises (non-empty PNGs)."""
+"""Every lesson runs in --quick mode, as a script and as a notebook, writes (and in a notebook shows)
+the figures it promises, and every claim it checks holds in this run."""
 
 from __future__ import annotations
 
@@ -53,11 +54,58 @@ def test_lesson_runs_quick_and_writes_figures(script: str, tmp_path: Path) -> No
                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert "Done:" in result.stdout
+    assert_claims_hold(script, result.stdout)
     for name in EXPECTED[script]:
         png = out / name
         assert png.is_file(), f"{script} did not write {png}"
         head = png.read_bytes()[:8]
         assert png.stat().st_size > 1000 and head == PNG_MAGIC, f"{png} is not a non-empty PNG"
+
+
+def assert_claims_hold(script: str, output: str) -> None:
+    """The lesson checked at least one claim, and none that quick mode is meant to show failed."""
+    failed = [line.strip() for line in output.splitlines() if line.strip().startswith("NOT SHOWN")]
+    assert not failed, f"{script}: a claim the lesson checks did not hold in this run:\n" + "\n".join(failed)
+    assert "  PASS  " in output, f"{script} checked none of its claims"
+    assert "Traceback" not in output
+
+
+def _lesson_env(script: str) -> dict[str, str]:
+    env = {"MINIGAN_QUICK": "1", "MINIGAN_BACKEND": "numpy", "OMP_NUM_THREADS": "1"}
+    if script in NEEDS_MNIST:
+        if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+            pytest.skip(f"the MNIST test files are not in {MNIST}")
+        env["MINIGAN_DATA"] = str(MNIST)
+    return env
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_lesson_runs_as_a_notebook(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """jupytext turns the lesson into a notebook; nbclient executes it headless in a fresh kernel from lessons/
+    (as Jupyter would), with quick mode chosen by the environment, not by argv."""
+    jupytext = pytest.importorskip("jupytext", reason="jupytext is in the dev extra: pip install -e '.[dev]'")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is in the dev extra: pip install -e '.[dev]'")
+    for key, value in _lesson_env(script).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend, as in Jupyter
+    out = LESSONS / "out" / script[:2]
+    for name in EXPECTED[script]:
+        (out / name).unlink(missing_ok=True)
+    notebook = jupytext.read(LESSONS / script)
+    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(LESSONS)}})
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert "Done:" in text
+    assert_claims_hold(script, text)
+    assert "Lesson " + script[:2] in text and "quick mode" in text and "After this lesson you can" in text, \
+        "the header and the goals come from the lesson (not from IPython's __doc__)"
+    assert len(images) >= len(EXPECTED[script]), (f"{script}: {len(images)} inline images, "
+                                                 f"but the lesson writes {len(EXPECTED[script])} figures")
+    for name in EXPECTED[script]:
+        assert (out / name).is_file(), f"{script} as a notebook did not write {out / name}"
 
 
 def test_every_lesson_is_listed() -> None:

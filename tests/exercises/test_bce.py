@@ -1,5 +1,7 @@
 """Exercise bce: binary cross-entropy on probabilities and on logits, and its gradient by hand (minigan/losses.py)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,14 @@ def test_bce_with_logits_grad_by_hand_is_sigma_minus_y_over_n(rng):
     lt = minigan.tensor(logits, requires_grad=True)
     (auto,) = minigan.grad(losses.bce_with_logits(lt, minigan.tensor(y)), [lt])
     np.testing.assert_allclose(by_hand, auto.numpy(), rtol=1e-10)
+
+
+def test_bce_with_logits_raises_no_floating_point_warning_at_extreme_logits():
+    # sigmoid then log would take log(0) (or exp of a huge number) here: a stable form never does.
+    logits = np.array([-1000.0, -100.0, 0.0, 100.0, 1000.0])
+    with np.errstate(over="raise", divide="raise", invalid="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = losses.bce_with_logits(minigan.tensor(logits), 1.0)
+        assert float(loss.data) == pytest.approx((1000.0 + 100.0 + np.log(2.0)) / 5)
+        g = losses.bce_with_logits_grad(logits, 0.0)
+        np.testing.assert_allclose(g, [0.0, 0.0, 0.1, 0.2, 0.2], atol=1e-12)

@@ -1,5 +1,7 @@
 """Exercise sigmoid: the logistic sigmoid's forward and backward (minigan/ops.py, Sigmoid)."""
 
+import warnings
+
 import numpy as np
 
 import minigan
@@ -41,3 +43,20 @@ def test_float32_gradient_stays_float32():
     ops.sigmoid(x).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.numpy(), sigma(np.array([0.5, -2.0])) * sigma(np.array([-0.5, 2.0])), rtol=1e-6)
+
+
+def test_extreme_logits_raise_no_floating_point_warning():
+    # A naive 1 / (1 + exp(-x)) gets the right numbers here, but only after exp overflows with a
+    # RuntimeWarning; a numerically safe sigmoid never takes e to a large power (underflow to 0 is
+    # harmless). So overflow is an error here, not a warning.
+    for dtype in (np.float32, np.float64):
+        x = np.array([-1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0], dtype=dtype)
+        with np.errstate(over="raise", divide="raise", invalid="raise"), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = ops.sigmoid(minigan.tensor(x))
+            assert y.dtype == dtype
+            np.testing.assert_allclose(y.numpy(), [0, 0, sigma(-30.0), 0.5, sigma(30.0), 1, 1], rtol=1e-6,
+                                       atol=1e-7 if dtype == np.float32 else 1e-12)
+            xt = minigan.tensor(x, requires_grad=True)
+            ops.sigmoid(xt).sum().backward()
+            assert np.all(np.isfinite(xt.grad.numpy()))
