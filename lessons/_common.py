@@ -60,12 +60,12 @@ def _use_reference() -> None:
     sys.path.insert(0, str(REFERENCE))
 
 
-_use_reference()
-try:
-    import minigan  # noqa: E402
-except ImportError:  # run from a checkout that was not pip-installed: the package is beside lessons/
+# A lesson runs the library it ships with, the minigan/ beside lessons/ (a student's edition, not
+# another copy that happens to be installed), or under MINIGAN_REFERENCE=1 the reference solutions.
+if (ROOT / "minigan" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-    import minigan  # noqa: E402
+_use_reference()
+import minigan  # noqa: E402
 
 _PAUSE = False
 _CHECKS: list[tuple[str, bool | None]] = []  # (claim, passed; None = not judged in quick mode)

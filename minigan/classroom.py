@@ -1,14 +1,20 @@
 """The classroom kit: the library with holes for students, and a grader.
 
     python -m minigan.classroom list                  the exercises, their points and tests
-    python -m minigan.classroom release --out DIR     the student edition: every exercise a stub
+    python -m minigan.classroom release --out DIR     the student edition: every exercise a stub, the lessons
+                      [--only IDS] [--with-reference]  (--with-reference: a solved copy for MINIGAN_REFERENCE=1)
+    python -m minigan.classroom lessons               which exercises each lesson runs (docs/classroom.md's table)
+    python -m minigan.classroom answers               the instructor's answers to the lessons' written questions
     python -m minigan.classroom grade DIR [--json]    points per exercise for a student's DIR
     python -m minigan.classroom check                 is the kit sound?
 
 The exercises are regions of the library's own source between ``# BEGIN EXERCISE`` and
 ``# END EXERCISE`` markers (see ``minigan.exercises``). The student edition is the package
 with every region's solution replaced by a stub that raises ``NotImplementedError``, the
-hints kept, plus the exercise tests and what ``pip install -e .`` needs.
+hints kept, plus the exercise tests, the lessons (the solutions they state and the answers to
+their written questions cut) and what ``pip install -e .`` needs. A lesson whose exercises are
+still stubs says so in one sentence and stops; ``--with-reference`` adds ``reference/``, a solved
+copy of the package, so that ``MINIGAN_REFERENCE=1`` runs any lesson before everything is solved.
 
 Grading is per exercise and in isolation: a fresh copy of the full library gets only that
 exercise's regions from the student's DIR, and the exercise's tests (the kit's, never the
@@ -36,24 +42,31 @@ from pathlib import Path
 from minigan.exercises import (
     EXERCISE_TESTS,
     KIT_FILES,
+    LESSONS_DIR,
     PACKAGE,
     ROOT,
     TESTS_DIR,
     Exercise,
     KitError,
     Region,
+    cut,
+    lesson_exercises,
+    lesson_files,
+    parse_cuts,
     parse_regions,
     registry,
     rewrite,
     scan,
     select,
+    solution_lines,
     source_files,
 )
 
-__all__ = ["Result", "release", "grade", "solve", "check", "main"]
+__all__ = ["Result", "release", "grade", "solve", "check", "lessons_table", "answers", "main"]
 
 PROJECT_FILES = ("setup.cfg", "pyproject.toml")  # so that a student can `pip install -e .`
 MANIFEST = "exercises.json"  # the edition's exercises, written by release, read by grade
+REFERENCE_DIR = "reference"  # release --with-reference: a solved copy of the package, for MINIGAN_REFERENCE=1
 
 
 # --------------------------------------------------------------------------- release
@@ -69,10 +82,13 @@ def _copy_package(root: Path, dst: Path) -> None:
         (dst / kit_file).unlink(missing_ok=True)
 
 
-def release(out: Path, only: Sequence[str] | None = None, root: Path = ROOT) -> list[Exercise]:
+def release(out: Path, only: Sequence[str] | None = None, root: Path = ROOT,
+            with_reference: bool = False) -> list[Exercise]:
     """Write the student edition into the empty or new folder ``out``; returns the exercises stubbed.
 
     ``only``: stub these exercises and leave the others solved (a partial hand-out).
+    ``with_reference``: also write ``reference/minigan``, the solved package, which the lessons
+    import under ``MINIGAN_REFERENCE=1`` (the instructor's choice: it shows every solution).
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -100,12 +116,62 @@ def release(out: Path, only: Sequence[str] | None = None, root: Path = ROOT) -> 
             raise KitError(f"{path}: the student edition does not parse at line {e.lineno} ({e.msg}): "
                            "make every region enclose whole statements.") from None
         (out / path).write_text(text, encoding="utf-8")
+    cuts = _release_lessons(root, out, {e.id for e in chosen})
+    if with_reference:
+        _copy_package(root, out / REFERENCE_DIR)
     _verify_release(out, chosen)
+    _verify_no_leaks(out, chosen, cuts)
     (out / MANIFEST).write_text(json.dumps({"exercises": [
         {"id": e.id, "points": e.points, "title": e.title, "where": e.where, "tests": list(e.tests)}
         for e in chosen]}, indent=2) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(_student_readme(chosen), encoding="utf-8")
+    (out / "README.md").write_text(_student_readme(chosen, with_reference), encoding="utf-8")
     return chosen
+
+
+def _release_lessons(root: Path, out: Path, stubbed: set[str]) -> list:
+    """Copy lessons/ into the edition, cutting every answer and the solutions of the stubbed exercises.
+    Returns the cuts made (their lines must not survive anywhere in the edition)."""
+    src = root / LESSONS_DIR
+    if not src.is_dir():
+        return []
+    shutil.copytree(src, out / LESSONS_DIR,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "out", "*.ipynb", ".ipynb_checkpoints"))
+    made = []
+    for lesson in lesson_files(root):
+        rel = lesson.relative_to(root).as_posix()
+        text = lesson.read_text(encoding="utf-8")
+        cuts = [c for c in parse_cuts(text, rel) if c.kind == "answer" or c.id in stubbed]
+        unknown = [c for c in cuts if c.kind == "solution" and c.id not in {r.id for r in registry(root)}]
+        if unknown:
+            raise KitError(f"{rel}:{unknown[0].begin + 1}: no exercise is called {unknown[0].id}: "
+                           "name an exercise of the kit after BEGIN SOLUTION.")
+        if cuts:
+            new = cut(text, cuts)
+            try:
+                ast.parse(new)
+            except SyntaxError as e:
+                raise KitError(f"{rel}: the student edition of this lesson does not parse at line {e.lineno} "
+                               f"({e.msg}): make every BEGIN SOLUTION span enclose whole statements.") from None
+            (out / rel).write_text(new, encoding="utf-8")
+        made += cuts
+    return made
+
+
+def _verify_no_leaks(out: Path, chosen: list[Exercise], cuts: list) -> None:
+    """No solution line of MIN_LEAK+ characters (a stubbed region's body, a cut lesson span) is
+    anywhere in the edition, outside the reference copy: not in another module, a docstring, a test,
+    a lesson or a README."""
+    solutions = solution_lines(chosen, cuts)
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out)
+        if not path.is_file() or rel.parts[0] == REFERENCE_DIR or path.suffix not in (".py", ".md", ".txt", ".cfg"):
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            text = " ".join(line.split())
+            hit = solutions.get(text) or solutions.get(" ".join(text.lstrip("#").split()))
+            if hit:
+                raise KitError(f"{rel.as_posix()}:{n}: the student edition still holds a solution line of {hit}, "
+                               f"{text!r}: cut it (a SOLUTION or ANSWER span, or move it inside the region).")
 
 
 def _verify_release(out: Path, chosen: list[Exercise]) -> None:
@@ -124,10 +190,12 @@ def _verify_release(out: Path, chosen: list[Exercise]) -> None:
                                f"{sorted(left)[0]!r}: take it out of the hints.")
 
 
-def _student_readme(exercises: list[Exercise]) -> str:
+def _student_readme(exercises: list[Exercise], with_reference: bool = False) -> str:
     rows = "\n".join(f"| `{e.id}` | {e.points} | {e.title} | `{e.where}` | `{' '.join(e.tests)}` |"
                      for e in exercises)
     total = sum(e.points for e in exercises)
+    reference = (" This edition ships the reference solutions in `reference/`: `MINIGAN_REFERENCE=1 python "
+                 "lessons/...` runs a lesson on them before you have solved its exercises." if with_reference else "")
     return f"""# minigan: student edition
 
 This is the minigan library with holes. Each exercise is a region of the library's source
@@ -144,6 +212,10 @@ where the code now raises `NotImplementedError`. Replace that `raise` line with 
 
 {total} points in all. Work top to bottom: later exercises use earlier ones (every backward
 pass goes through `sum-to`), so their tests fail until those are solved.
+
+The lessons are in `lessons/` (`python lessons/04_discriminator_is_a_classifier.py --quick`). A lesson
+runs the exercises it needs; while one of them is still a stub it names it, with its file and line,
+and stops.{reference}
 
 Grading: each exercise is graded on its own, with only the code between its markers copied
 into the reference library, and earns its points when all its tests pass. So keep the marker
@@ -357,8 +429,47 @@ def check(jobs: int = 1, root: Path = ROOT, echo: Callable[[str], None] = print)
         echo("\n".join(problems))
     else:
         echo(f"sound: {len(exercises)} exercises, {sum(e.points for e in exercises)} points; the release is "
-             "the library again once solved.")
+             "the library again once solved, and no solution line is left in it.")
     return not problems
+
+
+# --------------------------------------------------------------------------- lessons
+
+
+def lessons_table(root: Path = ROOT) -> str:
+    """The Markdown table of docs/classroom.md: each lesson, the exercises it runs, where they are."""
+    where = {e.id: e for e in registry(root)}
+    rows = ["| lesson | exercises it runs (solve them, or use MINIGAN_REFERENCE=1) |", "|---|---|"]
+    for lesson in lesson_files(root):
+        ids = lesson_exercises(lesson)
+        unknown = [i for i in ids if i not in where]
+        if unknown:
+            raise KitError(f"{lesson.relative_to(root)} declares the exercise {unknown[0]}, which the kit does not "
+                           f"have: choose among {', '.join(sorted(where))}.")
+        ordered = [e for e in where.values() if e.id in ids]
+        rows.append(f"| `{lesson.name}` | " + (", ".join(f"`{e.id}`" for e in ordered) or "none") + " |")
+    return "\n".join(rows) + "\n"
+
+
+def answers(root: Path = ROOT) -> str:
+    """The instructor's key: every written question of the lessons with its answer, as Markdown."""
+    parts = ["# Answers to the lessons' written questions (instructor's key)\n",
+             "Made by `python -m minigan.classroom answers`; `release` leaves these answers out.\n"]
+    for lesson in lesson_files(root):
+        text = lesson.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for c in parse_cuts(text, lesson.name):
+            if c.kind != "answer":
+                continue
+            start = c.begin
+            while start > 0 and lines[start - 1].startswith("#") and not lines[start - 1].startswith("# %%"):
+                start -= 1  # back to the top of the markdown cell: the question
+            question = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
+                                 for line in lines[start : c.begin])
+            answer = "\n".join(line.strip()[2:] if line.strip().startswith("# ") else line.strip().lstrip("#")
+                               for line in c.body)
+            parts.append(f"## {lesson.name}\n\n{question.strip()}\n\n**Answer.** {answer.strip()}\n")
+    return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- command line
@@ -393,6 +504,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("release", help="write the student edition")
     p.add_argument("--out", required=True, type=Path, help="a new or empty folder")
     p.add_argument("--only", type=_ids, help="stub only these exercises (comma-separated ids)")
+    p.add_argument("--with-reference", action="store_true",
+                   help="ship reference/, the solved package, so that MINIGAN_REFERENCE=1 runs any lesson")
+    sub.add_parser("lessons", help="which exercises each lesson runs (a Markdown table)")
+    sub.add_parser("answers", help="the instructor's answers to the lessons' written questions (Markdown)")
     p = sub.add_parser("grade", help="grade a student edition, each exercise in isolation")
     p.add_argument("dir", type=Path, help="the student's copy of the edition")
     p.add_argument("--json", action="store_true", help="print one JSON object (for a learning-management system)")
@@ -407,9 +522,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = [(e.id, str(e.points), e.title, e.where, " ".join(e.tests) or "NONE") for e in registry()]
             print(_table(("exercise", "points", "title", "where", "tests"), rows))
         elif args.command == "release":
-            chosen = release(args.out, args.only)
+            chosen = release(args.out, args.only, with_reference=args.with_reference)
             print(f"Wrote the student edition of {len(chosen)} exercises "
-                  f"({sum(e.points for e in chosen)} points) to {args.out}.")
+                  f"({sum(e.points for e in chosen)} points) to {args.out}"
+                  + (", with the reference solutions in reference/." if args.with_reference else "."))
+        elif args.command == "lessons":
+            print(lessons_table(), end="")
+        elif args.command == "answers":
+            print(answers(), end="")
         elif args.command == "grade":
             print(_grade_report(grade(args.dir, args.only, args.jobs, args.timeout), args.json))
         else:

@@ -19,6 +19,19 @@ An exercise is one or more regions of the library's own code, around the lines t
   solution by ``raise NotImplementedError("Exercise <id>: <title>")`` is still valid Python.
 - ``EXERCISE_TESTS`` says which tests check each exercise.
 
+The lessons (``lessons/NN_*.py``) ship with the student edition. Each declares the exercises it
+executes, ``lesson_setup(N, title, GOALS, exercises=["bce", ...])``, and two more markers cut what
+a student must not be handed:
+
+    # BEGIN SOLUTION g-step                  a lesson cell that states an exercise's solution
+    # STUDENT: stats = gan.g_step()          what runs instead in the student edition (optional)
+    ...                                      the solution lines, cut when g-step is handed out
+    # END SOLUTION
+
+    # BEGIN ANSWER                           the instructor's answer to a written question,
+    # ...                                    always cut from the student edition
+    # END ANSWER
+
 ``minigan.classroom`` builds the student edition and the grader on top of this module.
 """
 
@@ -31,8 +44,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-__all__ = ["EXERCISE_TESTS", "KitError", "Region", "Exercise", "parse_regions", "rewrite", "scan", "registry",
-           "select", "source_files"]
+__all__ = ["EXERCISE_TESTS", "KitError", "Region", "Exercise", "Cut", "parse_regions", "rewrite", "scan", "registry",
+           "select", "source_files", "parse_cuts", "cut", "lesson_files", "lesson_exercises", "solution_lines",
+           "SHARED_LINES"]
 
 # Each exercise's tests, in the order students meet the exercises (later ones use earlier
 # ones: every backward pass goes through sum-to). Paths are relative to the checkout.
@@ -60,6 +74,30 @@ BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN EXERCISE (?P<id>[a-z0-9]+(?:-[a-
 END = re.compile(r"^(?P<indent>[ \t]*)# END EXERCISE\s*$")
 ANY_MARKER = re.compile(r"^\s*# (BEGIN|END) EXERCISE\b")
 HINT = re.compile(r"^\s*#( HINT:|  )")  # "# HINT: ..." or its continuation "#   ..."
+LESSONS_DIR = "lessons"
+CUT_BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN "
+                       r"(?:(?P<solution>SOLUTION) (?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)|ANSWER)\s*$")
+CUT_END = re.compile(r"^[ \t]*# END (?P<kind>SOLUTION|ANSWER)\s*$")
+STUDENT = re.compile(r"^[ \t]*# STUDENT: ?(?P<code>.*?)\s*$")
+MIN_LEAK = 12  # a solution line this long or longer must not survive in a student edition
+
+# Lines of exercise solutions that the rest of the library needs as well, so the student edition
+# keeps them outside the regions; each is too generic to give an exercise away. ``classroom check``
+# fails on any other solution line (12+ characters) found anywhere in a release.
+SHARED_LINES: dict[str, str] = {
+    "loss.backward()": "every training loop and lesson backpropagates",
+    "xp = backend.get_array_module(x)": "how every op finds NumPy or CuPy",
+    "y = self.output()": "every op whose derivative is written from its output (tanh, exp)",
+    "n = real.shape[0]": "the batch size, read by d_step before the region",
+    "return gx, gw, gb": "the fused linear functions return the same three gradients",
+    "for i in range(kh):": "the im2col test's own loop over kernel rows",
+    "if self.momentum:": "SGD has momentum as RMSprop does",
+    "buf *= self.momentum": "SGD decays its momentum buffer as RMSprop does",
+    "self.opt_g.zero_grad()": "the unrolled GAN's second-order G step updates G as well",
+    "self.opt_g.step()": "the unrolled GAN's second-order G step updates G as well",
+    "loss = self.loss.g(fake_out)": "the unrolled GAN's second-order G step scores the fakes as well",
+    'value = _finite(float(loss.data), "G")': "the unrolled GAN's second-order G step checks its loss as well",
+}
 
 
 class KitError(Exception):
@@ -245,3 +283,112 @@ def select(exercises: list[Exercise], only: Sequence[str] | None) -> list[Exerci
     if unknown:
         raise KitError(f"No exercise is called {', '.join(unknown)}: choose among {', '.join(sorted(known))}.")
     return [e for e in exercises if e.id in only]
+
+
+# --------------------------------------------------------------------------- lessons: cuts and declarations
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A span of a lesson that the student edition replaces: a solution (of exercise ``id``) or an answer."""
+
+    path: str
+    begin: int  # the BEGIN line, from 0
+    end: int  # the END line
+    kind: str  # "solution" or "answer"
+    id: str  # the exercise, for a solution; "" for an answer
+    indent: str
+    student: tuple[str, ...]  # the code that replaces a solution (from its STUDENT lines)
+    body: tuple[str, ...]  # the lines cut
+
+    def replacement(self) -> list[str]:
+        if self.kind == "answer":
+            return [f"{self.indent}# *Your answer:*\n"]
+        note = f"{self.indent}# (exercise {self.id}: the student edition leaves these lines to you, in the library)\n"
+        return [note, *(f"{self.indent}{code}\n" for code in self.student)]
+
+
+def parse_cuts(text: str, path: str) -> list[Cut]:
+    """The SOLUTION and ANSWER spans of one lesson, in order."""
+    lines = text.splitlines(keepends=True)
+    cuts: list[Cut] = []
+    open_at: int | None = None
+    for i, line in enumerate(lines):
+        where = f"{path}:{i + 1}"
+        if CUT_BEGIN.match(line):
+            if open_at is not None:
+                raise KitError(f"{where}: a BEGIN line inside the span opened on line {open_at + 1}: "
+                               "close that one first.")
+            open_at = i
+        elif (end := CUT_END.match(line)) is not None:
+            if open_at is None:
+                raise KitError(f"{where}: '# END {end['kind']}' closes nothing: remove it or add its BEGIN line.")
+            m = CUT_BEGIN.match(lines[open_at])
+            kind = "solution" if m["solution"] else "answer"
+            if kind.upper() != end["kind"]:
+                raise KitError(f"{where}: '# END {end['kind']}' closes the {kind} opened on line {open_at + 1}: "
+                               f"write '# END {kind.upper()}'.")
+            inner = lines[open_at + 1 : i]
+            student = []
+            while kind == "solution" and inner and STUDENT.match(inner[0]):
+                student.append(STUDENT.match(inner.pop(0))["code"])
+            cuts.append(Cut(path, open_at, i, kind, m["id"] or "", m["indent"], tuple(student), tuple(inner)))
+            open_at = None
+    if open_at is not None:
+        raise KitError(f"{path}:{open_at + 1}: this span is never closed: add its END line.")
+    return cuts
+
+
+def cut(text: str, cuts: Sequence[Cut]) -> str:
+    """``text`` with each span in ``cuts`` (markers included) replaced by its student-edition lines."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    pos = 0
+    for c in cuts:
+        out += lines[pos : c.begin]
+        out += c.replacement()
+        pos = c.end + 1
+    out += lines[pos:]
+    return "".join(out)
+
+
+def lesson_files(root: Path) -> list[Path]:
+    """The lessons of a checkout, in order: lessons/NN_topic.py."""
+    return sorted((root / LESSONS_DIR).glob("[0-9][0-9]_*.py"))
+
+
+def lesson_exercises(path: Path) -> list[str]:
+    """The exercises a lesson declares: the ``exercises=[...]`` of its ``lesson_setup(...)`` call."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "lesson_setup":
+            for kw in node.keywords:
+                if kw.arg == "exercises":
+                    try:
+                        return list(ast.literal_eval(kw.value))
+                    except ValueError:
+                        raise KitError(f"{path}: write lesson_setup's exercises= as a literal list of ids.") from None
+            return []
+    raise KitError(f"{path}: the lesson never calls lesson_setup(...), so it declares no exercises.")
+
+
+def _norm(line: str) -> str:
+    return " ".join(line.split())
+
+
+def solution_lines(exercises: Sequence[Exercise], cuts: Sequence[Cut]) -> dict[str, str]:
+    """normalised line -> where it is a solution, for every line of MIN_LEAK+ characters that the
+    chosen exercises' regions and the cut spans hold (SHARED_LINES excepted)."""
+    found: dict[str, str] = {}
+    for e in exercises:
+        for r in e.regions:
+            for line in r.body:
+                found.setdefault(_norm(line), f"exercise {e.id} ({r.path}:{r.begin + 1})")
+    for c in cuts:
+        for line in c.body:
+            text = _norm(line)
+            if c.kind == "answer":
+                text = _norm(text.lstrip("#"))
+            found.setdefault(text, f"the {c.kind} at {c.path}:{c.begin + 1}")
+    return {k: v for k, v in found.items() if len(k) >= MIN_LEAK and k not in SHARED_LINES
+            and k.lstrip("#").strip() not in ("", "%%")}

@@ -35,10 +35,7 @@ __all__ = [
 
 
 class Linear(Function):
-    """y = x W^T + b for x (N, in), W (out, in), b (out,).
-
-    Backward: dx = gy W, dW = gy^T x, db = sum over the batch of gy.
-    """
+    """y = x W^T + b for x (N, in), W (out, in), b (out,); backward: (dL/dx, dL/dW, dL/db) from gy = dL/dy (N, out)."""
 
     def forward(self, x, weight, bias=None):
         y = x @ weight.T
@@ -54,6 +51,7 @@ class Linear(Function):
         # HINT: use Tensor ops (matmul, .T, _sum), not raw arrays, so the backward can be differentiated again.
         # HINT: return one gradient per input, (gx, gw) without a bias, (gx, gw, gb) with one;
         #   None where need[i] is False saves the work.
+        # dx = gy W, dW = gy^T x, db = the sum of gy over the batch.
         gx = matmul(gy, weight) if need[0] else None
         gw = matmul(gy.T, x) if need[1] else None
         if len(self.inputs) == 2:

@@ -137,18 +137,13 @@ def bce(p: Tensor, y: Tensor | float, eps: float = BCE_EPS) -> Tensor:
 
 
 def bce_grad(p: Any, y: Any, eps: float = BCE_EPS) -> Any:
-    """d bce / d p by hand, an array of p's shape.
-
-        d/dp [-(y log p + (1 - y) log(1 - p))] = -y/p + (1 - y)/(1 - p)
-                                              = (p - y) / (p (1 - p))
-
-    divided by N = p.size for the mean, at the clamped p, and 0 where the clamp was active.
-    """
+    """d bce / d p by hand, an array of p's shape: the gradient of ``bce(p, y, eps)``, clamp and mean included."""
     xp, p, y = _array_pair("bce_grad", "probabilities", p, y)
     # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
     # HINT: plain array math here (xp is NumPy or CuPy): no Tensors, no autograd.
     # HINT: evaluate at the clamped p, and multiply by a 0/1 mask of where p was inside
     #   [eps, 1 - eps]: the clamp passes no gradient outside.
+    # d/dp [-(y log p + (1 - y) log(1 - p))] = -y/p + (1 - y)/(1 - p) = (p - y) / (p (1 - p)), over N for the mean.
     inside = (p >= eps) & (p <= 1.0 - eps)  # the clamp passes no gradient outside
     pc = xp.clip(p, eps, 1.0 - eps)
     g = (pc - y) / (pc * (1.0 - pc)) / p.size
@@ -162,32 +157,27 @@ def bce_grad(p: Any, y: Any, eps: float = BCE_EPS) -> Any:
 def bce_with_logits(logits: Tensor, y: Tensor | float) -> Tensor:
     """Binary cross-entropy on logits l, with p = sigma(l), computed stably.
 
-        loss = mean( -y log sigma(l) - (1 - y) log(1 - sigma(l)) )
-             = mean( y softplus(-l) + (1 - y) softplus(l) )
-             = mean( softplus(l) - l y )          since softplus(-l) = softplus(l) - l
-             = mean( max(l, 0) - l y + log(1 + e^-|l|) )   (what softplus computes)
+        loss = mean H(sigma(l), y) = mean( -y log sigma(l) - (1 - y) log(1 - sigma(l)) )
 
-    No exp of a large number is ever taken, so l = +-100 in float32 is exact.
+    computed without ever taking e to a large power, so l = +-100 in float32 is exact.
     logits: any shape; y: a number (1.0 or 0.0) or an array that broadcasts to it -> scalar.
     """
     logits, y = _pair("bce_with_logits", "logits", logits, y)
     # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
     # HINT: never take sigmoid then log: softplus (imported above) is log(1 + e^l) computed stably.
+    # -log sigma(l) = softplus(-l) and -log(1 - sigma(l)) = softplus(l), and softplus(-l) = softplus(l) - l,
+    # so the loss is mean(softplus(l) - l y); softplus computes max(l, 0) + log(1 + e^-|l|).
     return mean(softplus(logits) - logits * y)
     # END EXERCISE
 
 
 def bce_with_logits_grad(logits: Any, y: Any) -> Any:
-    """d bce_with_logits / d l by hand, an array of the logits' shape.
-
-        d/dl [softplus(l) - l y] = sigma(l) - y        (softplus' = sigma)
-
-    divided by N = logits.size for the mean: (sigma(l) - y) / N. The same as the
-    chain rule through p = sigma(l): (p - y)/(p(1 - p)) * p(1 - p).
-    """
+    """d bce_with_logits / d l by hand, an array of the logits' shape (the gradient of the mean)."""
     xp, logits, y = _array_pair("bce_with_logits_grad", "logits", logits, y)
     # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
     # HINT: _sigmoid(xp, a) is sigma on a raw array.
+    # d/dl [softplus(l) - l y] = sigma(l) - y (softplus' = sigma), over N for the mean; the same as the chain
+    # rule through p = sigma(l): (p - y)/(p(1 - p)) * p(1 - p).
     return (_sigmoid(xp, logits) - y) / logits.size
     # END EXERCISE
 
@@ -236,18 +226,14 @@ def d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
 
 
 def d_loss_grad(real_logits: Any, fake_logits: Any) -> tuple[Any, Any]:
-    """(d d_loss / d r, d d_loss / d f) by hand, arrays of the two logits' shapes.
-
-        d/dr softplus(-r) = -sigma(-r) = sigma(r) - 1     ->  g_real = (sigma(r) - 1) / N_r
-        d/df softplus(f)  =  sigma(f)                      ->  g_fake = sigma(f) / N_f
-
-    D pushes real logits up (g_real < 0) and fake logits down (g_fake > 0).
-    """
+    """(d d_loss / d r, d d_loss / d f) by hand, arrays of the two logits' shapes."""
     xp, r, _ = _array_pair("d_loss_grad", "real logits", real_logits, 1.0)
     xp, f, _ = _array_pair("d_loss_grad", "fake logits", fake_logits, 0.0)
     # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
     # HINT: softplus' = sigma, and _sigmoid(xp, a) is sigma on a raw array.
     # HINT: each mean divides by its own batch: r.size for the real term, f.size for the fake one.
+    # d/dr softplus(-r) = -sigma(-r) = sigma(r) - 1 and d/df softplus(f) = sigma(f): D pushes real logits up
+    # (g_real < 0) and fake logits down (g_fake > 0).
     return (_sigmoid(xp, r) - 1.0) / r.size, _sigmoid(xp, f) / f.size
     # END EXERCISE
 
@@ -269,14 +255,13 @@ def g_loss_minimax(fake_logits: Tensor) -> Tensor:
 def g_loss_minimax_grad(fake_logits: Any) -> Any:
     """d g_loss_minimax / d f by hand, an array of f's shape.
 
-        d/df [-softplus(f)] = -sigma(f)     ->  -sigma(f) / N
-
-    At f = -6 (D is sure the fake is fake) |grad| = sigma(-6)/N ~ 0.0025/N: G barely
-    learns exactly when it is worst. That is the saturation the non-saturating loss fixes.
+    Where D is sure the fake is fake (f << 0) this gradient is tiny: G barely learns exactly
+    when it is worst. That is the saturation the non-saturating loss fixes.
     """
     xp, f, _ = _array_pair("g_loss_minimax_grad", "fake logits", fake_logits, 0.0)
     # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
     # HINT: g_loss_minimax = -mean softplus(f); differentiate softplus and divide by N = f.size.
+    # d/df [-softplus(f)] = -sigma(f); at f = -6, |grad| = sigma(-6)/N ~ 0.0025/N.
     return -_sigmoid(xp, f) / f.size
     # END EXERCISE
 
@@ -294,15 +279,11 @@ def g_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
 
 
 def g_loss_nonsaturating_grad(fake_logits: Any) -> Any:
-    """d g_loss_nonsaturating / d f by hand, an array of f's shape.
-
-        d/df softplus(-f) = -sigma(-f) = sigma(f) - 1     ->  (sigma(f) - 1) / N
-
-    At f = -6, |grad| = (1 - sigma(-6))/N ~ 1/N: about e^6 ~ 400 times the minimax one.
-    """
+    """d g_loss_nonsaturating / d f by hand, an array of f's shape; steep where D rejects the fakes (f << 0)."""
     xp, f, _ = _array_pair("g_loss_nonsaturating_grad", "fake logits", fake_logits, 1.0)
     # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
     # HINT: g_loss_nonsaturating = mean softplus(-f): the chain rule gives a minus sign, and
     #   sigma(-f) = 1 - sigma(f).
+    # d/df softplus(-f) = -sigma(-f) = sigma(f) - 1; at f = -6, |grad| ~ 1/N, about e^6 ~ 400 times the minimax one.
     return (_sigmoid(xp, f) - 1.0) / f.size
     # END EXERCISE

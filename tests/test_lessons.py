@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from minigan.exercises import lesson_exercises
+
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+TRACER = Path(__file__).resolve().parent / "trace_exercises.py"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 EXPECTED = {
@@ -50,11 +53,17 @@ def test_lesson_runs_quick_and_writes_figures(script: str, tmp_path: Path) -> No
         if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
             pytest.skip(f"the MNIST test files are not in {MNIST}")
         env["MINIGAN_DATA"] = str(MNIST)
-    result = subprocess.run([sys.executable, str(LESSONS / script), "--quick"], cwd=tmp_path, env=env,
+    # The lesson runs as a script under a line tracer on the classroom kit's exercise regions, so the same
+    # run proves that the exercises the lesson declares are exactly those its cells execute.
+    result = subprocess.run([sys.executable, str(TRACER), str(LESSONS / script)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert "Done:" in result.stdout
     assert_claims_hold(script, result.stdout)
+    traced = result.stdout.strip().splitlines()[-1]
+    assert traced.startswith("EXERCISES:"), traced
+    assert sorted(traced.split()[1:]) == sorted(lesson_exercises(LESSONS / script)), (
+        f"{script} runs the exercises {traced.split()[1:]}: declare exactly those in its lesson_setup(exercises=...)")
     for name in EXPECTED[script]:
         png = out / name
         assert png.is_file(), f"{script} did not write {png}"

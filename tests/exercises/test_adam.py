@@ -1,6 +1,9 @@
-"""Exercise adam: one Adam step with bias correction (minigan/optim.py, Adam._update).
+"""Exercise adam: one RMSprop step and one Adam step with bias correction (minigan/optim.py, RMSprop._update
+and Adam._update).
 
-The expected values were computed with torch.optim.Adam (float64) from the same start and gradients.
+Adam's expected values were computed with torch.optim.Adam (float64) from the same start and gradients;
+RMSprop's with minigan's own RMSprop, which tests/test_optim.py holds equal to torch.optim.RMSprop where
+torch is installed.
 """
 
 import numpy as np
@@ -97,3 +100,41 @@ def test_a_step_then_a_checkpoint_round_trip_continues_identically():
         opt.step()
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_allclose(a.numpy(), TORCH_DEFAULT["p"][2], rtol=1e-10, atol=1e-12)
+
+
+# RMSprop([p], lr=0.01, alpha=0.99, eps=1e-8 [, momentum=0.5, weight_decay=0.01]): p after each step.
+RMSPROP = {
+    "plain": [[[0.40000009999990005, -0.9000000499999751, 1.9000000033333333],
+               [-0.09999000099989998, 0.349999998, -3.0999999800000038]],
+              [[0.4949158695451294, -0.9449013553453876, 1.8682339574429252],
+               [-0.19998998362490372, 0.41266083301744144, -3.0999999800000038]],
+              [[0.4412525921523935, -1.0119023499828725, 1.922050896604045],
+               [-0.15508866457060697, 0.4048130479929564, -3.1450816210538375]]],
+    "momentum": [[[0.40000009523800456, -0.900000047619025, 1.9000000033112583],
+                  [-0.09999000099989998, 0.3499999979989995, -3.099999978723409]],
+                 [[0.44429883691934363, -0.8899292363269053, 1.8178846947256135],
+                  [-0.24998498410996967, 0.46264655004261135, -3.143385513831027]],
+                 [[0.41167975196970635, -0.9493357875164403, 1.8299941488177425],
+                  [-0.2799736617482211, 0.5110447823508939, -3.207518170087415]]],
+}
+
+
+def test_three_rmsprop_steps_with_and_without_momentum():
+    for name, kwargs in (("plain", {}), ("momentum", {"momentum": 0.5, "weight_decay": 0.01})):
+        p = minigan.tensor(np.array(START), requires_grad=True)
+        opt = optim.RMSprop([p], lr=0.01, **kwargs)
+        for g, expected in zip(GRADS, RMSPROP[name]):
+            p.grad = minigan.tensor(np.array(g))
+            opt.step()
+            np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-15)
+        assert opt.state[0]["step"] == 3
+
+
+def test_rmsprop_updates_float32_in_place():
+    data = np.array(START, dtype=np.float32)
+    p = minigan.tensor(data, requires_grad=True)
+    opt = optim.RMSprop([p], lr=0.01)
+    p.grad = minigan.tensor(np.array(GRADS[0], dtype=np.float32))
+    opt.step()
+    assert p.data is data and p.dtype == np.float32 and opt.state[0]["square_avg"].dtype == np.float32
+    np.testing.assert_allclose(p.numpy(), RMSPROP["plain"][0], rtol=1e-5)
