@@ -16,13 +16,14 @@ GOALS = """After this lesson you can:
 import math
 
 import numpy as np
-from _common import done, lesson_setup, out_dir, pause, show
+from _common import check, done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
 
-args = lesson_setup(2, "Autograd from scratch", GOALS)
+args = lesson_setup(2, "Autograd from scratch", GOALS,
+                    exercises=["sum-to"])
 OUT = out_dir(2)
 
 # %% [markdown]
@@ -137,9 +138,79 @@ nw = numeric(lambda v: f_value(0.5, v, 0.3)[0].data, -1.2)
 nb = numeric(lambda v: f_value(0.5, -1.2, v)[0].data, 0.3)
 print(f"  numerically:  df/dx = {nx:+.6f}  df/dw = {nw:+.6f}  df/db = {nb:+.6f}")
 err = max(abs(X.grad - nx), abs(W.grad - nw), abs(B.grad - nb))
-print(f"  largest difference {err:.2e}  ->  {'agree' if err < 1e-6 else 'DISAGREE'}")
-assert err < 1e-6
+check(err < 1e-6, "backprop through the Value graph gives the central differences' df/dx, df/dw, df/db",
+      f"largest difference {err:.2e}, margin 1e-6")
+
+# x feeds two nodes (w·x and exp(x)): each path adds its share into X.grad. By the product rule the
+# path through tanh gives w (1 - tanh²(wx + b)) e^x, the path through exp gives tanh(wx + b) e^x.
+t0 = math.tanh(-1.2 * 0.5 + 0.3)
+via_tanh, via_exp = -1.2 * (1 - t0 * t0) * math.exp(0.5), t0 * math.exp(0.5)
+print(f"  df/dx = {X.grad:+.6f} = path through tanh {via_tanh:+.6f} + path through exp {via_exp:+.6f}")
+check(abs(X.grad - (via_tanh + via_exp)) < 1e-12 and min(abs(X.grad - via_tanh), abs(X.grad - via_exp)) > 0.1,
+      "a Value used twice gets the sum of both paths' gradients (hence += in _backward)",
+      f"|df/dx - sum| = {abs(X.grad - (via_tanh + via_exp)):.1e}; either path alone is off by "
+      f"{min(abs(X.grad - via_tanh), abs(X.grad - via_exp)):.3f}")
 pause()
+
+# %% [markdown]
+# ## How small should h be?
+#
+# The central difference's error has two parts: the Taylor remainder, about h² |f'''| / 6, which
+# shrinks with h, and rounding: f(x ± h) each carry an error of about ε |f| (ε ≈ 1e-16 in float64),
+# which the division by 2h *magnifies* as h shrinks. The sum is smallest near h ≈ ε^(1/3) ≈ 1e-5.
+
+# %%
+def fx(v: float) -> float:
+    return f_value(v, -1.2, 0.3)[0].data
+
+
+h_err = {h: abs(numeric(fx, 0.5, h) - X.grad) for h in (1e-1, 1e-3, 1e-5, 1e-8, 1e-12)}
+for h, e in h_err.items():
+    print(f"  h = {h:.0e}:  |central difference - backprop| = {e:.1e}")
+check(h_err[1e-5] < min(h_err[1e-1], h_err[1e-12]) / 100,
+      "h = 1e-5 beats both a large h (Taylor error) and a tiny one (rounding error) by 100x or more",
+      f"error {h_err[1e-5]:.1e} at h = 1e-5 vs {h_err[1e-1]:.1e} at 1e-1 and {h_err[1e-12]:.1e} at 1e-12")
+pause()
+
+# %% [markdown]
+# ## Why the order matters
+#
+# In f only x is used twice, and x is a leaf: it has no `_backward` to run too early. Reuse an
+# *inner* node and the order shows. g(x) = tanh(u) + exp(u) with u = w·x + b: u feeds two nodes.
+# A naive walk that runs each node's `_backward` the moment it first reaches it (depth-first from
+# the output) runs u's after the tanh branch added its share and before the exp branch added its
+# own, so x and w never receive the exp branch's share.
+
+# %%
+
+
+def naive_backward(out: Value) -> None:
+    """Depth-first from the output, each node's _backward at first visit: wrong for reused inner nodes."""
+    seen = set()
+    out.grad = 1.0
+
+    def visit(v):
+        if id(v) not in seen:
+            seen.add(id(v))
+            v._backward()
+            for p in v.parents:
+                visit(p)
+    visit(out)
+
+
+def g_value(x: float, backward) -> float:
+    X = Value(x)
+    u = Value(-1.2) * X + Value(0.3)
+    backward(u.tanh() + u.exp())
+    return X.grad
+
+
+g_num = numeric(lambda v: math.tanh(-1.2 * v + 0.3) + math.exp(-1.2 * v + 0.3), 0.5)
+g_topo, g_naive = g_value(0.5, Value.backward), g_value(0.5, naive_backward)
+print(f"dg/dx: central difference {g_num:+.6f}  reverse topological order {g_topo:+.6f}  naive walk {g_naive:+.6f}")
+check(abs(g_topo - g_num) < 1e-6 and abs(g_naive - g_num) > 0.1,
+      "with a reused inner node, reverse topological order is right and a naive depth-first walk is wrong",
+      f"topological off by {abs(g_topo - g_num):.1e}, naive off by {abs(g_naive - g_num):.3f}")
 
 # %% [markdown]
 # ## Along a whole range of x
@@ -157,7 +228,9 @@ for x in xs:
     d_auto.append(Xv.grad)
     d_num.append(numeric(lambda v: f_value(v, -1.2, 0.3)[0].data, x))
 d_auto, d_num = np.array(d_auto), np.array(d_num)
-print(f"on {len(xs)} points in [-2, 2]: max |backprop - numeric| = {np.abs(d_auto - d_num).max():.2e}")
+grid_err = np.abs(d_auto - d_num).max()
+check(grid_err < 1e-6, f"on all {len(xs)} points of [-2, 2], backprop's df/dx equals the central difference",
+      f"max |backprop - numeric| = {grid_err:.2e}, margin 1e-6")
 
 fig = Figure(figsize=(6.5, 4), dpi=100, layout="constrained")
 FigureCanvasAgg(fig)
@@ -190,7 +263,10 @@ y.backward()
 print(f"minigan:  f = {y.item():.6f}  df/dx = {x.grad.item():+.6f}  df/dw = {w.grad.item():+.6f}"
       f"  df/db = {b.grad.item():+.6f}")
 print(f"Value:    f = {out.data:.6f}  df/dx = {X.grad:+.6f}  df/dw = {W.grad:+.6f}  df/db = {B.grad:+.6f}")
-assert abs(x.grad.item() - X.grad) < 1e-9
+tensor_err = max(abs(y.item() - out.data), abs(x.grad.item() - X.grad), abs(w.grad.item() - W.grad),
+                 abs(b.grad.item() - B.grad))
+check(tensor_err < 1e-12, "minigan.Tensor's .backward() gives the Value engine's f and gradients (float64)",
+      f"largest difference {tensor_err:.1e}")
 
 # %% [markdown]
 # On a whole vector at once: y_i = tanh(w x_i + b) e^{x_i}, summed. `minigan.grad` gives
@@ -200,6 +276,34 @@ assert abs(x.grad.item() - X.grad) < 1e-9
 xv = minigan.tensor(xs, requires_grad=True)
 total = (minigan.tanh(w * xv + b) * minigan.exp(xv)).sum()
 (gx,) = minigan.grad(total, xv)
-print(f"minigan.grad on {xv.shape}: gradient shape {gx.shape}; max |minigan - Value| = "
-      f"{np.abs(gx.numpy() - d_auto).max():.2e}")
+vec_err = np.abs(gx.numpy() - d_auto).max()
+print(f"minigan.grad on {xv.shape}: gradient shape {gx.shape}")
+check(gx.shape == xv.shape and vec_err < 1e-12 and xv.grad is None,
+      "minigan.grad returns d(sum)/dx with one entry per x_i, equal to the Value curve, and stores no .grad",
+      f"max |minigan - Value| = {vec_err:.1e} over {xv.shape[0]} points")
+
+# %% [markdown]
+# **Question 2.1.** The naive walk got f's gradient right but g's wrong. Why f's? And what would go wrong
+# if the naive walk dropped its `seen` set and ran a node's `_backward` every time it reached it?
+#
+# BEGIN ANSWER
+# In f the only reused node is the leaf x, whose `_backward` does nothing: both paths still add (+=) into
+# x.grad, in any order, so the sum is right. Order matters only for a reused node that passes its gradient
+# on. Without `seen`, g's u would run its `_backward` twice: first with the tanh share, then with the tanh
+# and exp shares together, so x and w would get the tanh share twice (and in a deep graph reached along many
+# paths, exponentially many visits). Reverse topological order puts a node after every node that uses it:
+# its `grad` is complete when its `_backward` runs, and each `_backward` runs exactly once.
+# END ANSWER
+#
+# **Question 2.2.** Gradient checks in minigan's tests cast to float64. What would go wrong in float32?
+#
+# BEGIN ANSWER
+# The rounding part of the central difference's error is about ε |f| / h; float32's ε ≈ 6e-8 instead of
+# 1e-16. The best h becomes about ε^(1/3) ≈ 4e-3 and the best error about ε^(2/3) ≈ 1e-5 relative, so a
+# correct backward would differ from the numerical derivative by 1e-5 or more, and a subtly wrong one (a
+# missing small term) could hide under that noise. In float64 the two agree to about 1e-10, and a
+# disagreement beyond that is a bug.
+# END ANSWER
+
+# %%
 done("a graph, reverse topological order and the chain rule are all of backprop.")

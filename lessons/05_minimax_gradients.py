@@ -14,19 +14,21 @@ GOALS = """After this lesson you can:
 #
 #     min_G max_D V(D, G),   V(D, G) = E_x~p_data[log D(x)] + E_z~p_z[log(1 - D(G(z)))]
 #
-# D(x) = σ(l(x)) is a probability, l the logit. D's half is exactly the binary cross-entropy of
-# lesson 04 with a minus sign: maximising V over D = minimising `losses.d_loss`.
+# D(x) = σ(l(x)) is a probability, l the logit. -V is exactly the discriminator's loss of lesson 04,
+# lesson 01's binary cross-entropy H(y, p) with label 1 on real and 0 on fakes:
+# -V = E_x[H(1, D(x))] + E_z[H(0, D(G(z)))], so maximising V over D = minimising `losses.d_loss`.
 
 # %%
 import numpy as np
-from _common import done, lesson_setup, out_dir, pause, show
+from _common import check, done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
 from minigan import losses, nn, optim
 
-args = lesson_setup(5, "The minimax objective and its gradients by hand", GOALS)
+args = lesson_setup(5, "The minimax objective and its gradients by hand", GOALS,
+                    exercises=["sigmoid", "minimax-grad", "linear-backward", "adam"])
 OUT = out_dir(5)
 STEPS = 400 if args.quick else 3000
 BATCH = 256 if args.quick else 512
@@ -84,12 +86,22 @@ mix = 0.5 * (p_data + p_g)
 jsd = 0.5 * np.sum(p_data * np.log(p_data / mix) + p_g * np.log(p_g / mix)) * dx
 print(f"V(D*) = {value(d_star):+.5f};  -log 4 + 2 JSD(p_data, p_g) = {-np.log(4) + 2 * jsd:+.5f}  "
       "(G's best reply makes JSD = 0: V = -log 4)")
+# The two agree up to the grid: the sums over [-4, 4] miss the densities' tails (about 1e-4 of p_g's mass).
+check(abs(value(d_star) - (-np.log(4) + 2 * jsd)) < 1e-3, "V(D*, G) = -log 4 + 2 JSD(p_data, p_g)",
+      f"{value(d_star):+.5f} vs {-np.log(4) + 2 * jsd:+.5f}")
+perturbed = {}
 for eps in (0.5, -0.5):
     for name, h in (("1", np.ones_like(xs)), ("x", xs), ("sin 3x", np.sin(3 * xs))):
-        print(f"  V(σ(l* {eps:+.1f}·{name:6s})) = {value(1 / (1 + np.exp(-(logit_star + eps * h)))):+.5f}  < V(D*)")
+        perturbed[f"l* {eps:+.1f}·{name}"] = v = value(1 / (1 + np.exp(-(logit_star + eps * h))))
+        print(f"  V(σ(l* {eps:+.1f}·{name:6s})) = {v:+.5f}")
+drop = value(d_star) - max(perturbed.values())
+check(drop > 0, "every perturbation of D* lowers V: D* is the best discriminator for this G",
+      f"V(D*) {value(d_star):+.5f}; the best of {len(perturbed)} perturbed D's is lower by {drop:.5f}")
 
 D = nn.Sequential(nn.Linear(1, 32), nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
 opt = optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+print(f"d_loss on a batch estimates -V(D); its expectation is at least -V(D*) = {-value(d_star):.4f}, "
+      "though one batch can dip below")
 for step in range(STEPS):
     real = minigan.tensor(rng.normal(MU_DATA, SD_DATA, (BATCH, 1)).astype(np.float32))
     fake = minigan.tensor(rng.normal(MU_G, SD_G, (BATCH, 1)).astype(np.float32))
@@ -98,11 +110,13 @@ for step in range(STEPS):
     loss.backward()
     opt.step()
     if step % (STEPS // 4) == 0 or step == STEPS - 1:
-        print(f"  step {step:5d}  d_loss {loss.item():.4f}  (-V; its minimum is -V(D*) = {-value(d_star):.4f})")
+        print(f"  step {step:5d}  d_loss {loss.item():.4f}")
 with minigan.no_grad():
     d_trained = minigan.sigmoid(D(minigan.tensor(xs[:, None].astype(np.float32)))).numpy()[:, 0]
 mass = (xs > -3) & (xs < 2.5)
-print(f"max |σ(D(x)) - D*(x)| on [-3, 2.5], where the samples are: {np.abs(d_trained - d_star)[mass].max():.3f}")
+gap_d = np.abs(d_trained - d_star)[mass].max()
+check(gap_d < 0.1, "an MLP trained with d_loss on samples lands on D*(x) = p_data / (p_data + p_g) where the "
+      "samples are", f"max |σ(D(x)) - D*(x)| on [-3, 2.5] {gap_d:.3f} after {STEPS} steps, margin 0.1")
 print("(far right, D* falls again: p_g's wider tail overtakes p_data's there; D never saw samples that far out)")
 
 fig = Figure(figsize=(7.5, 4), dpi=100, layout="constrained")
@@ -155,22 +169,29 @@ for name, loss_fn, grad_fn in (("g_loss_minimax", losses.g_loss_minimax, losses.
     print(f"{name}, ∂/∂f   by hand:", np.round(hand[:, 0], 6))
     print(" " * (len(name) + 8) + "autograd:", np.round(auto.numpy()[:, 0], 6))
     worst = max(worst, np.abs(hand - auto.numpy()).max())
-print(f"largest |by hand - autograd| over all four: {worst:.2e}")
-assert worst < 1e-10, "the hand-derived gradients disagree with autograd"
+check(worst < 1e-10, "the by-hand gradients σ(l) - y of d_loss (both halves), g_loss_minimax and "
+      "g_loss_nonsaturating equal autograd's", f"largest |by hand - autograd| over all four: {worst:.1e} (float64)")
 pause()
 
 # %% [markdown]
 # ## Saturation: the gradient G gets, against D(G(z))
 #
-# G can only change f = D's logit on its fakes. Per sample (N = 1), with D = σ(f):
+# G reaches its loss only through f = D's logit on its fakes, so everything G learns passes through
+# ∂loss/∂f (then ∂f/∂θ_G by the chain rule). Per sample (N = 1), with D = σ(f) = D(G(z)):
 #
-#     minimax:        ∂/∂f log(1 - σ(f))  = -σ(f)     = -D       → 0 as D(G(z)) → 0
-#     non-saturating: ∂/∂f [-log σ(f)]    = σ(f) - 1  = D - 1    → -1 as D(G(z)) → 0
+#     minimax:        ∂/∂f log(1 - σ(f))  = -σ(f)     = -D       → 0   as D(G(z)) → 0
+#     non-saturating: ∂/∂f [-log σ(f)]    = σ(f) - 1  = D - 1    → -1  as D(G(z)) → 0
 #
-# Early in training D easily rejects the fakes, D(G(z)) ≈ 0: exactly there the minimax loss gives G
-# almost no gradient, while the non-saturating loss gives it the most. Both vanish only where
-# they should not matter (same fixed point, D = 1/2 is reached from both). We evaluate the
-# by-hand gradients on a grid of D(G(z)) values in (0, 1).
+# Both are negative, so G, descending, pushes f up ("look more real") with either loss; they differ
+# in how hard. Early in training G is bad and D rejects its fakes with confidence, D(G(z)) ≈ 0:
+# that is where G most needs a signal, and there the minimax gradient -D *vanishes* (the loss
+# log(1 - D) is flat near D = 0: it saturates), while the non-saturating gradient is at its largest,
+# near -1. Their ratio is (1 - D) / D, which grows without bound as D(G(z)) → 0.
+#
+# The roles swap at the other end: as D(G(z)) → 1 (D fooled) the non-saturating gradient vanishes
+# and the minimax one does not, but there G is already winning. At D = 1/2 the two agree (both
+# -1/2), and p_g = p_data with D = 1/2 is a fixed point of both games. Below: the by-hand gradients
+# on a grid of D(G(z)) values in (0, 1), then on real logits, this lesson's trained D on G's samples.
 
 # %%
 d_vals = np.linspace(0.001, 0.999, 999)
@@ -180,6 +201,26 @@ g_nonsat = losses.g_loss_nonsaturating_grad(f_vals) * f_vals.size
 for d in (0.001, 0.01, 0.1, 0.5, 0.9):
     i = int(np.argmin(np.abs(d_vals - d)))
     print(f"  D(G(z)) = {d_vals[i]:.3f}: minimax ∂/∂f {g_minimax[i]:+.4f}   non-saturating ∂/∂f {g_nonsat[i]:+.4f}")
+
+# Where D confidently rejects the fakes: logits with D(G(z)) = 0.01 and 0.001, gradients by autograd.
+f_low = minigan.tensor(np.log([[0.01], [0.001]]) - np.log1p(-np.array([[0.01], [0.001]])), requires_grad=True)
+(mm_low,) = minigan.grad(losses.g_loss_minimax(f_low), [f_low])
+(ns_low,) = minigan.grad(losses.g_loss_nonsaturating(f_low), [f_low])
+ratio_low = np.abs(ns_low.numpy()[:, 0]) / np.abs(mm_low.numpy()[:, 0])
+check(np.allclose(ratio_low, [99.0, 999.0], rtol=1e-6),
+      "where D(G(z)) is tiny the minimax gradient vanishes: the non-saturating one is (1 - D)/D times larger",
+      f"ratio {ratio_low[0]:.1f} at D(G(z)) = 0.01 (99), {ratio_low[1]:.1f} at 0.001 (999)")
+# The same on this lesson's fakes: samples of p_g scored by the D trained above (≈ D*, which rejects most).
+with minigan.no_grad():
+    f_fake = D(minigan.tensor(rng.normal(MU_G, SD_G, (BATCH, 1)).astype(np.float32))).numpy().astype(np.float64)
+f_fake = minigan.tensor(f_fake, requires_grad=True)
+(mm_fake,) = minigan.grad(losses.g_loss_minimax(f_fake), [f_fake])
+(ns_fake,) = minigan.grad(losses.g_loss_nonsaturating(f_fake), [f_fake])
+mean_d_fake = float(minigan.sigmoid(f_fake).mean().item())
+ratio_fake = float(np.abs(ns_fake.numpy()).sum() / np.abs(mm_fake.numpy()).sum())
+check(ratio_fake > 5, "on G's samples, against the trained D, the non-saturating loss gives G a far larger "
+      "gradient than the minimax loss", f"mean D(G(z)) {mean_d_fake:.3f}; total |∂/∂f| non-saturating / minimax "
+      f"= {ratio_fake:.1f}, over {BATCH} fakes")
 
 fig = Figure(figsize=(11, 4), dpi=100, layout="constrained")
 FigureCanvasAgg(fig)
@@ -200,4 +241,32 @@ ax2.set_title("G's gradient: minimax saturates at D(G(z)) ≈ 0")
 ax2.legend(fontsize=8, loc="lower center")
 path = OUT / "g_gradients.png"
 show(fig, path)
+
+# %% [markdown]
+# **Question 5.1.** Why does G's minimax gradient vanish early in training, and what does the non-saturating
+# loss change?
+#
+# BEGIN ANSWER
+# Early on G's samples are poor and D rejects them with confidence: f = D's logit on a fake is very negative,
+# D(G(z)) = σ(f) ≈ 0. G's gradient reaches θ_G only through ∂loss/∂f, and for log(1 - σ(f)) that is -σ(f), which
+# goes to 0 with D(G(z)): the loss is flat there (σ saturates), so the better D gets, the less G learns, exactly
+# when G is worst. The non-saturating loss -log σ(f) has ∂/∂f = σ(f) - 1 ≈ -1 there: the largest signal where
+# it is needed. It pushes f the same way (up), it is the BCE of the fakes with the label "real" (G asks D to
+# call them real rather than asking D to be wrong), and p_g = p_data, D = 1/2 is still a fixed point. What it
+# changes is the game: it is no longer zero-sum, and with D = D* G no longer minimises 2 JSD - log 4 but
+# KL(p_g ‖ p_data) - 2 JSD (Arjovsky & Bottou, 2017), which punishes fakes off the data more than missed modes.
+# END ANSWER
+#
+# **Question 5.2.** D*(x) needs both densities, but the MLP never saw a density, only samples. Why does it
+# land on D* anyway, and where would you expect it not to?
+#
+# BEGIN ANSWER
+# d_loss on batches is a sample estimate of -V(D) = -∫ p_data log D + p_g log(1 - D) dx. Its minimiser over all
+# functions is D*, point by point, so a flexible enough D trained on enough samples approaches D* wherever the
+# samples put weight on the integral. Where neither density puts mass, the loss does not constrain D at all
+# and the MLP extrapolates: here beyond about x = 2.5, where D* turns down again (p_g's wider tail overtakes
+# p_data's; D* crosses 1/2 at x ≈ 4.4) while σ(D(x)) stays near 1.
+# END ANSWER
+
+# %%
 done("D* = p_data / (p_data + p_g); ∂L/∂l = σ(l) - y; use the non-saturating loss for G.")
