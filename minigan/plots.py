@@ -241,8 +241,10 @@ def plot_d_outputs(
     """Mean D(x) on real and mean D(G(z)) on generated batches against the step; all (T,).
 
     At the GAN's equilibrium p_g = p_data and D(x) = 1/2 everywhere: the dashed line at
-    ``ideal`` (None: no line). When every value is a probability the y-axis is [0, 1];
-    a WGAN critic's scores are not, and then the axis follows the data.
+    ``ideal`` marks that value (None: no line). Training need not reach it: for any
+    p_g != p_data the best D has mean D*(x) > 1/2 > mean D*(G(z)) (lesson 08).
+    When every value is a probability the y-axis is [0, 1]; a WGAN critic's scores are not,
+    and then the axis follows the data.
     """
     s, c = _series(steps, d_real=d_real, d_fake=d_fake)
     fig = Figure(figsize=(7, 4), dpi=100, layout="constrained")
