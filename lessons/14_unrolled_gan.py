@@ -2,11 +2,12 @@ GOALS = """After this lesson you can:
 - write the unrolled objective of Metz et al. (2017): G minimises its loss against D_K, the discriminator
   K of D's own steps ahead, f_K(θ_G, θ_D) = L_G(θ_G, θ_D^K(θ_G, θ_D)), while D trains as usual;
 - split its gradient into the first-order part (D_K held fixed) and the second-order part (how D_K
-  itself moves with G, through the K updates), and say what each costs;
+  itself moves with G, through the K updates), compute both by hand with minigan.grad(..., create_graph=True),
+  and say what each costs;
 - run minigan.unrolled.UnrolledGAN(..., unroll=K, second_order=False | True) and check that its G step
-  leaves D exactly as it was;
-- make a vanilla GAN collapse and hop on ring8 (G learning 10x faster than D), and watch first-order
-  unrolling with K = 10 cover all 8 modes instead, measured with metrics.toy_quality over three seeds.
+  leaves D and D's optimizer exactly as they were;
+- make a vanilla GAN collapse and hop on ring8 (G learning 10x faster than D), and compare it with first-order
+  unrolling (K = 10) and second-order unrolling (K = 5), counting modes with metrics.toy_quality.
 """
 
 # %% [markdown]
@@ -27,19 +28,20 @@ GOALS = """After this lesson you can:
 import time
 
 import numpy as np
-from _common import done, lesson_setup, out_dir, pause, show
+from _common import check, done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, metrics, models, optim, plots
+from minigan import data, losses, metrics, models, optim, plots
 from minigan.gan import GAN
-from minigan.unrolled import UnrolledGAN
+from minigan.unrolled import UnrolledGAN, substituted
 
-args = lesson_setup(14, "The unrolled GAN", GOALS)
+args = lesson_setup(14, "The unrolled GAN", GOALS,
+                    exercises=["sum-to", "sigmoid", "linear-backward", "adam", "d-step", "g-step"])
 OUT = out_dir(14)
-STEPS = 300 if args.quick else 1500  # vanilla and first order
-STEPS_2ND = 60 if args.quick else 400  # second order: ~25x slower per step at K = 5 than vanilla
+STEPS = 200 if args.quick else 1500  # vanilla and first order
+STEPS_2ND = 20 if args.quick else 400  # second order: many times slower per step than vanilla
 EVERY = 20 if args.quick else 100  # a checkpoint every EVERY steps
 UNROLL = {"unrolled, first order": 10, "unrolled, second order": 5}
 BATCH = 256
@@ -61,7 +63,7 @@ N_EVAL = 2500
 #   backpropagates through: Hessian-vector products, about K times the memory and a lot more time.
 #
 # Whichever way, the real D must not move in G's step. `UnrolledGAN.g_step` saves D's weights,
-# buffers and optimizer state, looks ahead, and restores them. Check it:
+# buffers and optimizer state, looks ahead, and restores them. Check it, bit for bit:
 
 # %%
 rng = np.random.default_rng(args.seed)
@@ -81,16 +83,77 @@ def make(kind: str) -> GAN:
 
 
 KINDS = ("vanilla", "unrolled, first order", "unrolled, second order")
+def opt_arrays(opt: optim.Optimizer) -> list[np.ndarray]:
+    """Every array and step count in an optimizer's state, flattened into one list."""
+    return [np.asarray(v) for state in opt.state_dict()["state"] for _, v in sorted(state.items())]
+
+
 for kind in KINDS[1:]:
     gan = make(kind)
     gan.d_step(data.sample("ring8", BATCH, rng))
     d_before = {k: v.copy() for k, v in gan.D.state_dict().items()}
     g_before = {k: v.copy() for k, v in gan.G.state_dict().items()}
+    opt_before = opt_arrays(gan.opt_d)
     gan.g_step(BATCH)
     d_moved = max(np.abs(gan.D.state_dict()[k] - v).max() for k, v in d_before.items())
     g_moved = max(np.abs(gan.G.state_dict()[k] - v).max() for k, v in g_before.items())
+    d_same = all(np.array_equal(gan.D.state_dict()[k], v) for k, v in d_before.items())
+    opt_same = all(np.array_equal(a, b) for a, b in zip(opt_before, opt_arrays(gan.opt_d)))
     print(f"{kind}: one G step with K = {UNROLL[kind]}: max |ΔD| = {d_moved:.1e} (restored), "
           f"max |ΔG| = {g_moved:.1e}")
+    check(d_same and opt_same and g_moved > 0, f"{kind}: UnrolledGAN's G step leaves D and D's optimizer state "
+          "bit-identical, and moves G", f"D equal: {d_same}, D's optimizer equal: {opt_same}, "
+          f"max |ΔG| {g_moved:.1e}")
+pause()
+
+# %% [markdown]
+# ## The second-order part, by hand
+#
+# Both parts of the gradient, on one real batch and one fixed z, with the plain gradient steps of
+# the formula above (θ_D ← θ_D − η ∂L_D/∂θ_D; the library's look-ahead uses D's own optimizer,
+# Adam here, whose step depends on the gradient differently). Each of the K updates is built with
+# `minigan.grad(..., create_graph=True)` on D run with the updated weights in place of its own
+# (`minigan.unrolled.substituted`), from G's fakes *not* detached, so θ_D^K is a function of θ_G
+# in the graph. Then G's loss against D_K is differentiated twice: through everything (the full
+# gradient) and with θ_D^K detached (the first-order part). Their difference is the second-order
+# part. One unrolled D step moves θ_D by η × a gradient, so that part is, to first order, K·η times
+# a mixed second derivative: it grows in proportion to η, which the run checks.
+
+# %%
+def g_gradients(gan: GAN, real: minigan.Tensor, z: minigan.Tensor, k: int, eta: float) -> tuple[np.ndarray, ...]:
+    """G's gradient against D unrolled k plain steps of size eta: (full, first-order part), flattened."""
+    weights = list(gan.D.parameters())
+    for _ in range(k):
+        fake = gan.G(z)  # not detached: D's update depends on θ_G
+        with substituted(gan.D, weights):
+            loss_d = losses.d_loss(gan.D(real), gan.D(fake))
+        grads = minigan.grad(loss_d, weights, create_graph=True)
+        weights = [w - eta * g for w, g in zip(weights, grads)]
+    g_params = list(gan.G.parameters())
+    out = []
+    for d_k in (weights, [w.detach() for w in weights]):  # through the unroll, then D_K held fixed
+        with substituted(gan.D, d_k):
+            loss_g = losses.g_loss_nonsaturating(gan.D(gan.G(z)))
+        out.append(np.concatenate([g.numpy().ravel() for g in minigan.grad(loss_g, g_params)]))
+    return tuple(out)
+
+
+gan = make("vanilla")  # the lesson's G and D at their initial weights
+real, z = minigan.tensor(data.sample("ring8", BATCH, rng)), gan.sample_z(BATCH)
+K_HAND = UNROLL["unrolled, second order"]
+ETAS = (1e-4, 1e-3, 1e-2)  # 1e-4 is D's learning rate here
+share = {}
+for eta in ETAS:
+    full, first_order = g_gradients(gan, real, z, K_HAND, eta)
+    share[eta] = float(np.linalg.norm(full - first_order) / np.linalg.norm(first_order))
+    cos = float(full @ first_order / (np.linalg.norm(full) * np.linalg.norm(first_order)))
+    print(f"K = {K_HAND}, η = {eta:.0e}: ||second-order part|| / ||first-order part|| = {share[eta]:.2e}, "
+          f"cosine(full, first order) = {cos:.6f}")
+check(share[ETAS[0]] > 1e-5, f"the second-order gradient differs from the first-order one, at η = {ETAS[0]:.0e} "
+      "(relative difference above 1e-5, far above float32 rounding)", f"{share[ETAS[0]]:.2e}")
+ratios = [share[b] / share[a] for a, b in zip(ETAS, ETAS[1:])]
+check(all(5 < r < 20 for r in ratios), "the second-order part grows in proportion to η: tenfold η, about "
+      "tenfold part (between 5x and 20x)", ", ".join(f"{r:.1f}x" for r in ratios))
 pause()
 
 # %% [markdown]
@@ -100,38 +163,24 @@ pause()
 # piles its mass onto whatever point D rates most real, and D is too slow to push it off for
 # long; the vanilla G sits on one mode or none and hops. All three runs start from the same weights
 # and see the same real batches; every G step is preceded by one D step. First order looks K = 10
-# D steps ahead in every G step (at K = 5 it did not help: seed 0 covered 1, 3, 1, 2, 2, 1 modes at
-# steps 250 to 1,500). Second order looks K = 5 steps ahead and, being about 25 times slower per
-# step than vanilla, plays only the first STEPS_2ND = 400 steps (60 in --quick). We count modes and
-# high-quality samples (within 3σ of a mode; σ = 0.01 here, so "high quality" is strict) with
-# `metrics.toy_quality` every 100 steps (20 in --quick), and note which mode holds most of G's
-# samples. (With D ten times faster than G instead, vanilla did not collapse in 1,500 steps: a
-# diffuse cloud touching 3 to 5 modes, which no unrolling can improve on by much.)
+# D steps ahead in every G step. Second order looks K = 5 steps ahead and, being many times slower
+# per step than vanilla, plays only the first STEPS_2ND = 400 steps (20 in --quick). We count modes
+# and high-quality samples (within 3σ of a mode; σ = 0.01 here, so "high quality" is strict) with
+# `metrics.toy_quality` every 100 steps (20 in --quick), and note which mode is nearest to most of
+# G's samples.
 #
-# Measured in full mode with seeds 0, 1 and 2 (all the seeds tried; modes covered of 8 every 100
-# steps, 2,500 samples each):
+# What to look for in the printout (the numbers depend on the seed and on the machine: a different
+# BLAS rounds differently, and a GAN amplifies it): vanilla covers few modes and its densest mode
+# keeps changing, the chase of lesson 09; first-order unrolling spreads over the ring and, given the
+# full run's steps, covers all or nearly all of the modes and shares its good samples among them
+# (a small reverse KL, against log 8 = 2.08 for all on one mode). "8/8" means G's ring has reached
+# every mode, not yet that it is sharp on each: σ is tiny. Second order is weaker evidence: in its
+# few hundred steps it may touch more modes than vanilla, but look at its picture before believing
+# it has learnt the ring rather than spread a wide cloud whose stray samples touch several modes.
+# It would need the thousands of steps first order gets. The run checks the comparisons and
+# prints the time per step of each kind.
 #
-#     seed 0  vanilla       1 1 1 0 1 0 0 0 0 0 1 1 1 1 1   densest mode 5 5 4 3 1 7 6 3 1 7 6 4 2 0 6
-#             first order   1 5 4 7 7 7 7 8 8 8 8 8 8 8 8
-#             second order  1 2 6 7                         (steps 100 to 400)
-#     seed 1  vanilla       0 2 0 1 0 0 1 1 1 1 1 0 0 1 1   densest mode 7 7 7 7 6 5 3 1 7 5 3 1 6 4 2
-#             first order   1 5 5 5 5 8 7 8 7 8 8 8 8 8 8
-#             second order  1 2 7 5
-#     seed 2  vanilla       0 0 0 1 0 0 0 0 0 1 1 1 1 2 1   densest mode 6 1 2 7 5 3 0 6 4 1 6 4 1 6 4
-#             first order   4 5 4 4 6 7 7 8 8 8 8 8 8 8 8
-#             second order  2 0 4 4
-#
-# In every seed vanilla never holds more than 2 modes and hops: the mode nearest most of its
-# samples changes at almost every checkpoint, the chase of lesson 09. First-order unrolling with
-# K = 10 reaches all 8 modes by step 600 to 800 and holds 7 or 8 from then on; after 1,500 steps its high-quality
-# samples share the modes nearly evenly (reverse KL 0.07, 0.33, 0.08 against vanilla's log 8 =
-# 2.08) and 4.7%, 2.8%, 5.5% of its samples are within 3σ of a mode (vanilla 0.8%, 0.8%, 0.4%).
-# "8/8" means G's ring has reached every mode, not yet that it is sharp on each: σ is tiny.
-# Second order is weaker evidence: at step 400 it covers 7, 5, 4 modes where vanilla covers 0, 1,
-# 1, but look at its picture: it is still a wide cloud (0.3 to 0.4% high quality) whose stray
-# samples touch several modes, not a G that has learnt the ring. It would need the thousands of
-# steps first order gets, at ~90 ms a step. Times per step (seed 0, one core of a loaded machine):
-# vanilla 2.7 ms, first order 19.6 ms, second order 92 ms. Your run's numbers are printed below.
+# Things to try: K = 5 for first order (`UNROLL`), and D ten times faster than G instead.
 
 # %%
 def densest_mode(fake: np.ndarray) -> int:
@@ -152,24 +201,27 @@ for kind in KINDS:
     z_eval = gan.sample_z(N_EVAL)
     history, where, checkpoints = [], [], []
     batches = real_batches(np.random.default_rng(args.seed + 1))  # the same real batches for every kind
-    t0 = time.perf_counter()
+    seconds = cpu_seconds = 0.0  # the training steps' own time, without the checkpoints' scoring
     for step in range(1, steps + 1):
+        t0, c0 = time.perf_counter(), time.process_time()
         gan.train_step(batches)
+        seconds += time.perf_counter() - t0
+        cpu_seconds += time.process_time() - c0  # CPU time: what a step costs even on a busy machine
         if step % EVERY == 0:
             fake = gan.generate(z_eval).numpy()
             history.append(metrics.toy_quality(fake, "ring8"))
             where.append(densest_mode(fake))
             checkpoints.append(step)
-    seconds = time.perf_counter() - t0
-    results[kind] = {"history": history, "checkpoints": checkpoints, "seconds": seconds, "steps": steps,
-                     "fake": gan.generate(z_eval).numpy()}
+    results[kind] = {"history": history, "checkpoints": checkpoints, "where": where, "steps": steps,
+                     "seconds": seconds, "cpu": cpu_seconds, "fake": gan.generate(z_eval).numpy()}
     q = history[-1]
     print(f"{kind} (K = {UNROLL.get(kind, 0)}), every {EVERY} steps to {steps}:\n"
           f"  modes covered: {[h['modes_covered'] for h in history]}\n"
           f"  high quality:  {[round(100 * h['high_quality'], 1) for h in history]} %\n"
           f"  densest mode:  {where}\n"
           f"  after {steps}: {q['modes_covered']}/8 modes, {q['high_quality']:.1%} high quality, "
-          f"reverse KL {q['reverse_kl']:.3f}; {1000 * seconds / steps:.1f} ms per step")
+          f"reverse KL {q['reverse_kl']:.3f}; {1000 * seconds / steps:.1f} ms per step "
+          f"({1000 * cpu_seconds / steps:.1f} ms of CPU)")
 pause()
 
 # %% [markdown]
@@ -211,5 +263,53 @@ ax2.legend(fontsize=8)
 path = OUT / "modes_over_steps.png"
 show(fig, path)
 final = {kind: (r["steps"], r["history"][-1]["modes_covered"]) for kind, r in results.items()}
+van, so = results["vanilla"], results["unrolled, second order"]
+modes = {kind: [h["modes_covered"] for h in r["history"]] for kind, r in results.items()}
+hops = sum(a != b for a, b in zip(van["where"], van["where"][1:]))
+check(modes["unrolled, first order"][-1] > modes["vanilla"][-1], f"first-order unrolling covers more modes than "
+      f"vanilla after {STEPS} steps", f"{modes['unrolled, first order'][-1]}/8 against {modes['vanilla'][-1]}/8")
+check(modes["unrolled, first order"][-1] > max(modes["vanilla"]), "first-order unrolling ends with more modes "
+      "than vanilla held at any checkpoint", f"{modes['unrolled, first order'][-1]} against vanilla's best "
+      f"{max(modes['vanilla'])}")
+check(modes["unrolled, first order"][-1] >= 7, f"first-order unrolling covers at least 7 of the 8 modes after "
+      f"{STEPS} steps", f"{modes['unrolled, first order'][-1]}/8", full_only=True)
+check(hops >= (len(van["where"]) - 1) / 2, "vanilla hops: its densest mode changes at least at every other "
+      "checkpoint", f"{hops} changes in {len(van['where']) - 1} intervals: {van['where']}")
+at_2nd = van["checkpoints"].index(so["checkpoints"][-1])  # vanilla's checkpoint at second order's last step
+check(modes["unrolled, second order"][-1] > modes["vanilla"][at_2nd], f"second-order unrolling covers more modes "
+      f"than vanilla at step {STEPS_2ND} (look at its picture too)", f"{modes['unrolled, second order'][-1]}/8 "
+      f"against {modes['vanilla'][at_2nd]}/8", full_only=True)
+ms = {kind: 1000 * r["cpu"] / r["steps"] for kind, r in results.items()}
+check(ms["vanilla"] < ms["unrolled, first order"] < ms["unrolled, second order"], "each step costs more: vanilla, "
+      "then first order (K extra D steps), then second order (the graph through the K updates)",
+      "CPU per step: " + ", ".join(f"{kind} {t:.1f} ms" for kind, t in ms.items()))
+
+# %% [markdown]
+# **Question 14.1.** `UnrolledGAN.g_step` restores D's optimizer state as well as D's weights.
+# What would go wrong if it restored only the weights?
+#
+# BEGIN ANSWER
+# The first-order look-ahead takes its K steps with D's own optimizer, so Adam's state (the moving
+# averages of the gradient and of its square, and the step count that sets the bias correction)
+# would keep the K look-ahead steps of every G step. D's next real update would then use moments
+# built mostly from the gradients of look-ahead steps whose weights were thrown away (K of them per
+# G step against one real step), and a step count K + 1 times too large: D would no longer be
+# trained by the algorithm it is meant to follow, and the look-ahead would change D itself.
+# Restoring weights, buffers and optimizer state makes the look-ahead a pure "what if" for G.
+# END ANSWER
+#
+# **Question 14.2.** Why does a G scored against D_K, the D of K steps later, gain less by moving
+# all its mass onto the mode D rates most real today?
+#
+# BEGIN ANSWER
+# Against today's D, piling onto the point D rates most real lowers G's loss at once. But D's next
+# steps are trained on those fakes: a few steps later D rates that crowded point as fake, and G's
+# loss against D_K is high there. The unrolled loss scores where G's mass will stand after D
+# reacts, so it favours placements D cannot quickly punish, which spread mass over the real
+# modes. The first-order version sees this only through D_K's values at G's samples; the
+# second-order part adds how D_K itself would change if G moved (the derivative of D's reaction).
+# END ANSWER
+
+# %%
 done("modes covered on ring8: " + ", ".join(f"{kind} {m}/8 after {n} steps" for kind, (n, m) in final.items())
       + ".")
