@@ -18,7 +18,7 @@ GOALS = """After this lesson you can:
 import copy
 
 import numpy as np
-from _common import done, lesson_setup, out_dir, pause, show
+from _common import check, done, lesson_setup, out_dir, pause, show
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -26,7 +26,8 @@ import minigan
 from minigan import data, losses, models, nn, optim, plots
 from minigan.gan import GAN
 
-args = lesson_setup(7, "Training G through D", GOALS)
+args = lesson_setup(7, "Training G through D", GOALS,
+                    exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step"])
 OUT = out_dir(7)
 D_STEPS = 150 if args.quick else 600
 G_STEPS = 60 if args.quick else 200
@@ -74,6 +75,8 @@ g_before, d_before = snapshot(G), snapshot(D)
 minigan.manual_seed(123)
 D.zero_grad()  # forget the .grad left by the d_steps, to see that the G step adds none
 
+# BEGIN SOLUTION g-step
+# STUDENT: g_loss_hand = gan.g_step(BATCH)["g_loss"]
 z = gan.sample_z(BATCH)                                   # 1. sample noise
 print(f"1. z: {z.shape}")
 with nn.frozen(D):
@@ -83,16 +86,24 @@ with nn.frozen(D):
     print(f"3. D(G(z)): {logits.shape}, mean σ = {minigan.sigmoid(logits).mean().item():.3f}")
     loss = losses.g_loss_nonsaturating(logits)            # 4. G's loss
     print(f"4. g_loss = -mean log σ(D(G(z))) = {loss.item():.4f}")
+g_loss_hand = loss.item()
 opt_g.zero_grad()
 loss.backward()                                           # 5. backprop through D into G
+opt_g.step()                                              # 6. update only G
+# END SOLUTION
+
 print(f"5. has .grad: G's parameters {[p.grad is not None for p in G.parameters()]}, "
       f"D's parameters {[p.grad is not None for p in D.parameters()]}")
-assert all(p.grad is None for p in D.parameters())
-opt_g.step()                                              # 6. update only G
+check(all(p.grad is None for p in D.parameters()) and all(p.grad is not None for p in G.parameters()),
+      "the gradient passes through D into G: every G tensor has a .grad, no D tensor has one",
+      f"{sum(p.grad is not None for p in G.parameters())} of {len(g_before)} G tensors, "
+      f"{sum(p.grad is not None for p in D.parameters())} of {len(d_before)} D tensors")
 g_hand, d_hand = snapshot(G), snapshot(D)
 print(f"6. after opt_g.step(): G moved by max |diff| {max_diff(g_before, g_hand):.2e}, "
       f"D by max |diff| {max_diff(d_before, d_hand)}")
-assert max_diff(d_before, d_hand) == 0.0 and max_diff(g_before, g_hand) > 0.0
+check(max_diff(d_before, d_hand) == 0.0 and max_diff(g_before, g_hand) > 0.0,
+      "after the G step D's parameters are bit-identical and G's moved",
+      f"D: max |diff| {max_diff(d_before, d_hand)}, G: max |diff| {max_diff(g_before, g_hand):.2e}")
 pause()
 
 # %% [markdown]
@@ -104,10 +115,13 @@ pause()
 gan.load_state_dict(state)
 minigan.manual_seed(123)
 out = gan.g_step(BATCH)
-print(f"GAN.g_step: g_loss {out['g_loss']:.4f} (by hand {loss.item():.4f}), mean D(G(z)) {out['d_fake_g']:.3f}")
+print(f"GAN.g_step: g_loss {out['g_loss']:.4f} (by hand {g_loss_hand:.4f}), mean D(G(z)) {out['d_fake_g']:.3f}")
 print(f"G after g_step vs after the hand-written step: max |diff| = {max_diff(snapshot(G), g_hand)}")
 print(f"D after g_step vs before:                      max |diff| = {max_diff(snapshot(D), d_before)}")
-assert max_diff(snapshot(G), g_hand) == 0.0 and max_diff(snapshot(D), d_before) == 0.0
+check(max_diff(snapshot(G), g_hand) == 0.0 and out["g_loss"] == g_loss_hand and max_diff(snapshot(D), d_before) == 0.0,
+      "the hand-written six steps equal GAN.g_step bit for bit: the same loss, the same G, D untouched",
+      f"G: max |library - hand| = {max_diff(snapshot(G), g_hand)}, loss {out['g_loss']:.6f} vs {g_loss_hand:.6f}, "
+      f"D: max |diff| = {max_diff(snapshot(D), d_before)}")
 pause()
 
 # %% [markdown]
@@ -126,13 +140,21 @@ for step in range(G_STEPS):
     if step % (G_STEPS // 3) == 0 or step == G_STEPS - 1:
         print(f"  g_step {step:4d}  g_loss {out['g_loss']:.4f}  mean D(G(z)) {out['d_fake_g']:.3f}")
 fake_end = gan.generate(z_fixed).numpy()
-print(f"D unchanged over all {G_STEPS} g_steps: max |diff| = {max_diff(snapshot(D), d_before)}")
 
 
 def d_fn(points: np.ndarray) -> np.ndarray:
+    """The frozen D's P(real | x) for host points (N, 2) -> (N,)."""
     return gan.d_probability(minigan.tensor(points)).numpy().ravel()
 
 
+p_start, p_end = d_fn(fake_start).mean(), d_fn(fake_end).mean()
+moved = np.linalg.norm(fake_end - fake_start, axis=1)
+print(f"the same 400 z: mean D(G(z)) {p_start:.3f} before, {p_end:.3f} after; points moved {moved.mean():.3f} "
+      f"on average")
+check(max_diff(snapshot(D), d_before) == 0.0, f"D's parameters are bit-identical after all {G_STEPS} g_steps",
+      f"max |diff| = {max_diff(snapshot(D), d_before)}")
+check(p_end > p_start + 0.2, "G's points climb D's map: D's mean P(real) on the same z rises",
+      f"mean D(G(z)) {p_start:.3f} -> {p_end:.3f}")
 extent = (-2.0, 2.0, -2.0, 2.0)
 real_np = data.sample("ring8", 400, rng)
 gx, gy = np.meshgrid(np.linspace(-2, 2, RES), np.linspace(-2, 2, RES))
@@ -156,4 +178,32 @@ show(fig, path)
 path = plots.plot_2d_field(real_np, fake_end, d_fn, OUT / "d_field_after_g.png", step=D_STEPS + G_STEPS,
                            extent=extent, resolution=RES, modes=centers, title="G's points after the G steps")
 show(path)
+
+# %% [markdown]
+# **Question 7.1.** In step 2 the fakes are made *with* a graph, while the D step (lesson 06) makes
+# them under `no_grad()`. Why must the G step keep the graph, and what would `nn.frozen(D)`
+# be for if you left it out but still stepped only `opt_g`?
+#
+# BEGIN ANSWER
+# G's loss depends on θ_G only through x_fake = G(z): without the graph from x_fake back to G's
+# weights, backward would stop at x_fake and G would get no gradient at all. Without `frozen(D)`
+# the same backward pass would also fill `.grad` of D's parameters, with the gradient of *G's*
+# loss, which points D towards calling the fakes real: the opposite of D's objective. Stepping
+# only `opt_g` leaves D's weights alone this time, and `GAN.d_step` clears D's gradients before
+# its own backward pass, so here they would only be wasted work and memory; but a training loop
+# that forgot `opt_d.zero_grad()` would add them to D's next update. `frozen(D)` keeps D in the
+# graph (the chain rule runs through its operations) while its weights are constants.
+# END ANSWER
+#
+# **Question 7.2.** After many G steps against one frozen D, G's mean D(G(z)) is high. Has G learned
+# the data? Look at where its points went.
+#
+# BEGIN ANSWER
+# No. G climbed the map of *this* D, which only knew "not where G was": its points went wherever D
+# says real, including empty space off the ring, and they can overshoot into regions D never saw.
+# A high D(G(z)) against a stale D says G beat that D, not that p_g is near p_data. D has to be
+# retrained on G's new points, round after round: the alternating game of lesson 08.
+# END ANSWER
+
+# %%
 done("the G step backpropagates through a frozen D and updates only G.")
