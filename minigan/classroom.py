@@ -462,8 +462,9 @@ def answers(root: Path = ROOT) -> str:
             if c.kind != "answer":
                 continue
             start = c.begin
-            while start > 0 and lines[start - 1].startswith("#") and not lines[start - 1].startswith("# %%"):
-                start -= 1  # back to the top of the markdown cell: the question
+            while (start > 0 and lines[start - 1].startswith("#") and not lines[start - 1].startswith("# %%")
+                   and lines[start - 1].strip() != "# END ANSWER"):
+                start -= 1  # back to the top of the markdown cell, or the answer before: the question
             question = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
                                  for line in lines[start : c.begin])
             answer = "\n".join(line.strip()[2:] if line.strip().startswith("# ") else line.strip().lstrip("#")

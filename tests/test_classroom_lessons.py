@@ -108,6 +108,7 @@ def test_the_answer_key_has_every_question_and_the_release_none(edition):
     assert count == sum(1 for name in LESSONS for c in parse_cuts((ROOT / "lessons" / name).read_text(), name)
                         if c.kind == "answer")
     assert "**Question" in key
+    assert "BEGIN ANSWER" not in key and "END ANSWER" not in key, "each question is cut at the answer before it"
     assert classroom.answers(edition).count("**Answer.**") == 0
 
 

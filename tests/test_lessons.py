@@ -25,22 +25,24 @@ EXPECTED = {
     "06_training_d_with_g_frozen.py": ["d_field_before.png", "d_field_after.png"],
     "07_training_g_through_d.py": ["g_climbs_d.png", "d_field_after_g.png"],
     "08_alternating_game_2d.py": ["field_start.png", "field_early.png", "field_middle.png", "field_end.png",
-                                  "losses.png", "d_outputs.png"],
-    "09_mode_collapse.py": ["xy_game_trajectories.png", "grid25_samples.png"],
+                                  "bridges.png", "losses.png", "d_outputs.png"],
+    "09_mode_collapse.py": ["xy_game_trajectories.png", "grid25_samples.png", "g_moves_second.png"],
     "10_mlp_gan_mnist.py": ["samples_step00000.png", "samples_step00020.png", "samples_step00040.png",
                             "losses.png"],
-    "11_dcgan.py": ["conv_transpose_stamp.png", "samples_step00000.png", "samples_step00010.png"],
+    "11_dcgan.py": ["conv_transpose_stamp.png", "samples_step00000.png", "samples_step00050.png"],
     "12_conditional_gan.py": ["by_class_step00000.png", "by_class_step00040.png", "by_class_concatenation.png",
                               "obeys_y.png"],
-    "13_wasserstein_gan.py": ["js_vs_w1.png", "critic_gradient_norms.png", "ring8_wgan_gp.png"],
+    "13_wasserstein_gan.py": ["js_vs_w1.png", "g_gradient_vs_distance.png", "critic_gradient_norms.png",
+                              "ring8_wgan_gp.png"],
     "14_unrolled_gan.py": ["ring8_vanilla.png", "ring8_unrolled_first_order.png", "ring8_unrolled_second_order.png",
                            "modes_over_steps.png"],
     "15_numpy_vs_cupy.py": ["timings.png"],
+    "16_what_gans_are_used_for.py": ["super_resolution.png", "truncation.png"],
 }
 # Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
 # Lesson 11 prefers Fashion-MNIST (found in the cache or /usr/share/datasets) and falls back to MNIST's test split.
 MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
-NEEDS_MNIST = {"10_mlp_gan_mnist.py", "11_dcgan.py", "12_conditional_gan.py"}
+NEEDS_MNIST = {"10_mlp_gan_mnist.py", "11_dcgan.py", "12_conditional_gan.py", "16_what_gans_are_used_for.py"}
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
