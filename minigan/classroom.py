@@ -137,16 +137,17 @@ def _release_lessons(root: Path, out: Path, stubbed: set[str]) -> list:
     shutil.copytree(src, out / LESSONS_DIR,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "out", "*.ipynb", ".ipynb_checkpoints"))
     made = []
+    where = {e.id: e.where for e in registry(root)}
     for lesson in lesson_files(root):
         rel = lesson.relative_to(root).as_posix()
         text = lesson.read_text(encoding="utf-8")
         cuts = [c for c in parse_cuts(text, rel) if c.kind == "answer" or c.id in stubbed]
-        unknown = [c for c in cuts if c.kind == "solution" and c.id not in {r.id for r in registry(root)}]
+        unknown = [c for c in cuts if c.kind == "solution" and c.id not in where]
         if unknown:
             raise KitError(f"{rel}:{unknown[0].begin + 1}: no exercise is called {unknown[0].id}: "
                            "name an exercise of the kit after BEGIN SOLUTION.")
         if cuts:
-            new = cut(text, cuts)
+            new = cut(text, cuts, where)
             try:
                 ast.parse(new)
             except SyntaxError as e:

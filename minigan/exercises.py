@@ -305,10 +305,12 @@ class Cut:
     student: tuple[str, ...]  # the code that replaces a solution (from its STUDENT lines)
     body: tuple[str, ...]  # the lines cut
 
-    def replacement(self) -> list[str]:
+    def replacement(self, where: str = "the library") -> list[str]:
+        """The lines the student edition has instead; ``where``: the exercise's regions, to point at."""
         if self.kind == "answer":
             return [f"{self.indent}# *Your answer:*\n"]
-        note = f"{self.indent}# (exercise {self.id}: the student edition leaves these lines to you, in the library)\n"
+        note = (f"{self.indent}# Exercise {self.id}: the lines that stood here are yours to write, in {where};\n"
+                f"{self.indent}# the lesson runs your code.\n")
         return [note, *(f"{self.indent}{code}\n" for code in self.student)]
 
 
@@ -343,14 +345,15 @@ def parse_cuts(text: str, path: str) -> list[Cut]:
     return cuts
 
 
-def cut(text: str, cuts: Sequence[Cut]) -> str:
-    """``text`` with each span in ``cuts`` (markers included) replaced by its student-edition lines."""
+def cut(text: str, cuts: Sequence[Cut], where: dict[str, str] | None = None) -> str:
+    """``text`` with each span in ``cuts`` (markers included) replaced by its student-edition lines;
+    ``where``: exercise id -> where its regions are, named in the note left in a solution's place."""
     lines = text.splitlines(keepends=True)
     out: list[str] = []
     pos = 0
     for c in cuts:
         out += lines[pos : c.begin]
-        out += c.replacement()
+        out += c.replacement((where or {}).get(c.id, "the library"))
         pos = c.end + 1
     out += lines[pos:]
     return "".join(out)

@@ -110,14 +110,28 @@ def test_grading_a_fresh_release_gives_nothing(edition, capsys):
 def test_a_solved_exercise_earns_its_points_and_only_its_own(edition, tmp_path, capsys):
     mine = tmp_path / "alice"
     shutil.copytree(edition, mine)
-    # A solution of her own, not the library's: the textbook formula, and the derivative from the output.
-    fill_in(mine, "minigan/ops.py", "sigmoid", ["xp = backend.get_array_module(x)", "return 1.0 / (1.0 + xp.exp(-x))"])
+    # A solution of her own, not the library's: split on the sign so that e^-|x| never overflows, and the
+    # derivative from the output.
+    fill_in(mine, "minigan/ops.py", "sigmoid", ["xp = backend.get_array_module(x)", "e = xp.exp(-xp.abs(x))",
+                                                "return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))"])
     fill_in(mine, "minigan/ops.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
     assert classroom.main(["grade", str(mine)]) == 0
     table = capsys.readouterr().out.splitlines()
     sigmoid = next(row for row in table if row.startswith("sigmoid "))
-    assert sigmoid.split()[-3:] == ["5/5", "5/5", "passed"]  # points, tests, status
+    assert sigmoid.split()[-3:] == ["5/5", "6/6", "passed"]  # points, tests, status
     assert table[-1].split() == ["total", "5/100"]
+
+
+def test_the_naive_sigmoid_fails_its_tests(edition, tmp_path, capsys):
+    carol = tmp_path / "carol"
+    shutil.copytree(edition, carol)
+    # Right values everywhere, but exp(-x) overflows for x << 0: numerically unsafe, so no points.
+    fill_in(carol, "minigan/ops.py", "sigmoid", ["xp = backend.get_array_module(x)", "return 1.0 / (1.0 + xp.exp(-x))"])
+    fill_in(carol, "minigan/ops.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
+    assert classroom.main(["grade", str(carol), "--only", "sigmoid"]) == 0
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("sigmoid "))
+    assert "0/5     5/6    failed" in row, row  # points, tests passed, status
+    assert "overflow encountered in exp" in row
 
 
 def test_wrong_broken_and_unmarked_answers_earn_nothing(edition, tmp_path):
