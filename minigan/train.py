@@ -12,7 +12,7 @@ The run folder (``--out``) holds:
     samples/            G(z) for one *fixed* z every --sample-every steps: progress you can see
     samples.png         the final grid (images) or points (2-D)
     losses.png          D's and G's losses against the step
-    d_outputs.png       mean D(x) and mean D(G(z)): for the BCE losses both tend to 1/2
+    d_outputs.png       mean D(x) and mean D(G(z)); both would be 1/2 at the equilibrium p_g = p_data
     field.png           2-D data: real and generated points over D's heatmap (as in GAN Lab)
     training.gif        2-D data: that picture as training went
     checkpoint.npz      everything needed to resume exactly (see minigan.checkpoint)
