@@ -1,6 +1,7 @@
 """IDX reading and writing: round trips, and one clear DataError for every way a file can be broken."""
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +10,16 @@ import pytest
 from minigan.data import DataError, read_idx, write_idx
 from minigan.data.idx import parse_idx, read_bytes
 
-# The real MNIST test set (DESIGN.md: ../shared/data/mnist/ from the repository root).
+# The real MNIST test set (DESIGN.md: ../shared/data/mnist/ from the repository root, or $MINIGAN_DATA).
 _ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = next(
-    (d for d in (_ROOT.parent / "shared/data/mnist", _ROOT / "shared/data/mnist") if d.is_dir()),
+# $MINIGAN_DATA (itself or its mnist/ subfolder, as the loader looks), else ../shared/data/mnist.
+_ENV = os.environ.get("MINIGAN_DATA")
+_MNIST_CANDIDATES = [
+    *((Path(_ENV), Path(_ENV) / "mnist") if _ENV else ()),
     _ROOT.parent / "shared/data/mnist",
-)
+    _ROOT / "shared/data/mnist",
+]
+MNIST_DIR = next((d for d in _MNIST_CANDIDATES if (d / "t10k-images-idx3-ubyte.gz").is_file()), _MNIST_CANDIDATES[0])
 
 
 def assert_one_line(err: pytest.ExceptionInfo, *parts: str) -> str:
@@ -191,7 +196,7 @@ def test_read_bytes_names_source(tmp_path):
 def test_real_mnist_test_labels():
     path = MNIST_DIR / "t10k-labels-idx1-ubyte.gz"
     if not path.is_file():
-        pytest.skip(f"the real MNIST test files are not in {MNIST_DIR}")
+        pytest.skip(f"the real MNIST test files are not in {MNIST_DIR} (set MINIGAN_DATA to their folder)")
     labels = read_idx(path)
     assert labels.shape == (10000,) and labels.dtype == np.uint8
     assert labels[:5].tolist() == [7, 2, 1, 0, 4]

@@ -9,6 +9,8 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -19,25 +21,32 @@ import pytest
 from minigan.data import (
     DataError,
     DataNotFoundError,
+    DataSource,
     class_names,
     datasets,
     find,
     is_toy,
     load,
+    locate,
     n_classes,
     search_dirs,
     write_idx,
 )
 
 _ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = next(
-    (d for d in (_ROOT.parent / "shared/data/mnist", _ROOT / "shared/data/mnist") if d.is_dir()),
+# $MINIGAN_DATA (itself or its mnist/ subfolder, as the loader looks), else ../shared/data/mnist.
+_ENV = os.environ.get("MINIGAN_DATA")
+_MNIST_CANDIDATES = [
+    *((Path(_ENV), Path(_ENV) / "mnist") if _ENV else ()),
     _ROOT.parent / "shared/data/mnist",
-)
+    _ROOT / "shared/data/mnist",
+]
+MNIST_DIR = next((d for d in _MNIST_CANDIDATES if (d / "t10k-images-idx3-ubyte.gz").is_file()), _MNIST_CANDIDATES[0])
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 needs_mnist = pytest.mark.skipif(
-    not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(), reason=f"the real MNIST test files are not in {MNIST_DIR}"
+    not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason=f"the real MNIST test files are not in {MNIST_DIR} (set MINIGAN_DATA to their folder)",
 )
 needs_fashion = pytest.mark.skipif(
     not (DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz").is_file(),
@@ -370,3 +379,72 @@ def test_server_down_lists_where_it_looked(tmp_path, monkeypatch, isolated):
         "connect to the internet",
     )
     assert "apt-get" not in msg  # Debian packages Fashion-MNIST only
+
+
+# ---------------------------------------------------------------- where the files came from
+
+
+def test_locate_names_each_source(tmp_path, monkeypatch, isolated):
+    """Each step of the look-up is reported as itself, by locate() and by load(with_source=True)."""
+    monkeypatch.setattr(datasets, "SYSTEM_DIRS", {"fashion-mnist": [tmp_path / "debian"]})
+    _, _, img_sha, lbl_sha = make_split(tmp_path / "debian", seed=7)
+    register("fashion-mnist", "test", img_sha, lbl_sha)  # as if these were Debian's real files
+
+    def both(data_dir=None):
+        located = locate("fashion-mnist", "test", data_dir)
+        x, y, source = load("fashion-mnist", "test", data_dir, download=False, with_source=True)
+        assert source == located and isinstance(source, DataSource) and len(x) == len(y) == 20
+        return tuple(source)
+
+    assert both() == (tmp_path / "debian", "Debian's dataset-fashion-mnist")
+    shutil.copytree(tmp_path / "debian", isolated / "fashion-mnist")
+    assert both() == (isolated / "fashion-mnist", "the cache")
+    shutil.copytree(tmp_path / "debian", tmp_path / "env" / "fashion-mnist")
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "env"))
+    assert both() == (tmp_path / "env" / "fashion-mnist", "$MINIGAN_DATA")  # its <name>/ subfolder
+    shutil.copytree(tmp_path / "debian", tmp_path / "env", dirs_exist_ok=True)
+    assert both() == (tmp_path / "env", "$MINIGAN_DATA")
+    shutil.copytree(tmp_path / "debian", tmp_path / "arg")
+    assert both(tmp_path / "arg") == (tmp_path / "arg", "the data_dir argument")
+    assert both(tmp_path / "env") == (tmp_path / "env", "the data_dir argument")  # the first step naming it
+    assert find("fashion-mnist", "test", tmp_path / "arg") == tmp_path / "arg"
+    assert [s for s in datasets.SOURCES if "--" in s] == []  # the library names no command-line flag
+
+
+def test_locate_per_split_and_nowhere(tmp_path, monkeypatch, isolated):
+    make_split(tmp_path / "env", split="test")
+    make_split(isolated / "kmnist", split="train")
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "env"))
+    assert locate("kmnist", "test") == (tmp_path / "env", "$MINIGAN_DATA")
+    assert locate("kmnist", "train") == (isolated / "kmnist", "the cache")
+    assert str(locate("kmnist", "test")) == f"{tmp_path / 'env'} ($MINIGAN_DATA)"
+    x, y = load("kmnist", "test", download=False)  # the two-value return is unchanged
+    assert x.shape == (20, 1, 28, 28) and y.shape == (20,)
+    monkeypatch.delenv("MINIGAN_DATA")  # (its synthetic files would read as a corrupt MNIST)
+    assert locate("mnist", "test") is None  # and nothing was downloaded
+    assert not (isolated / "mnist").exists()
+
+
+def test_load_says_downloaded(server, monkeypatch, isolated):
+    root, url = server
+    _, labels, img_sha, lbl_sha = make_split(root)
+    register("kmnist", "test", img_sha, lbl_sha)
+    monkeypatch.setitem(datasets.MIRRORS, "kmnist", [url])
+    assert locate("kmnist", "test") is None
+    x, y, source = load("kmnist", "test", progress=False, with_source=True)
+    assert source == (isolated / "kmnist", "downloaded")
+    np.testing.assert_array_equal(y, labels)
+    assert load("kmnist", "test", download=False, with_source=True)[2] == (isolated / "kmnist", "the cache")
+
+
+@needs_mnist
+def test_locate_real_mnist(monkeypatch):
+    monkeypatch.setenv("MINIGAN_DATA", str(MNIST_DIR))
+    assert locate("mnist", "test") == (MNIST_DIR, "$MINIGAN_DATA")
+    assert locate("mnist", "test", data_dir=MNIST_DIR) == (MNIST_DIR, "the data_dir argument")
+
+
+@needs_fashion
+def test_locate_debian_fashion(monkeypatch):
+    monkeypatch.setattr(datasets, "SYSTEM_DIRS", {"fashion-mnist": [DEBIAN_FASHION]})
+    assert locate("fashion-mnist", "train") == (DEBIAN_FASHION, "Debian's dataset-fashion-mnist")

@@ -10,16 +10,21 @@
 
 Image files are looked up in ``--data-dir``, ``$MINIGAN_DATA``, the cache
 (``$XDG_CACHE_HOME/minigan``) and Debian's ``/usr/share/datasets/fashion-mnist``,
-then downloaded into the cache; see :mod:`minigan.data.datasets`.
+then downloaded into the cache; ``data.locate(name, split)`` (or
+``data.load(..., with_source=True)``) says which folder, and which of these, was used;
+see :mod:`minigan.data.datasets`.
 """
 
 from minigan.data.datasets import (
     DATASETS,
+    SOURCES,
+    DataSource,
     cache_dir,
     class_names,
     find,
     is_toy,
     load,
+    locate,
     n_classes,
     search_dirs,
     split_test_files,
@@ -33,6 +38,8 @@ sample_toy = sample  # a name that says which sample, for `from minigan.data imp
 
 __all__ = [
     "DATASETS",
+    "SOURCES",
+    "DataSource",
     "TOY_DATASETS",
     "toy_scale",
     "DataError",
@@ -44,6 +51,7 @@ __all__ = [
     "find",
     "is_toy",
     "load",
+    "locate",
     "modes",
     "n_classes",
     "read_idx",

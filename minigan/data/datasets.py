@@ -12,7 +12,8 @@ Where the files are looked for, in order (the first folder holding both files wi
 3. the cache ``$XDG_CACHE_HOME/minigan/<name>/`` (default ``~/.cache/minigan/<name>/``);
 4. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``; Fashion-MNIST only);
 
-then they are downloaded into the cache. Checksums are SHA-256 of the *decompressed*
+then they are downloaded into the cache. :func:`locate` (or ``load(..., with_source=True)``)
+says which folder was used and which of these five sources it is. Checksums are SHA-256 of the *decompressed*
 bytes, so upstream ``.gz`` files, Debian's recompressed ones and gunzipped copies all
 verify. A file whose checksum is that of another dataset is skipped, so a
 ``$MINIGAN_DATA`` holding MNIST never passes for Fashion-MNIST.
@@ -27,6 +28,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -39,6 +41,9 @@ __all__ = [
     "DATASETS",
     "SPLITS",
     "load",
+    "locate",
+    "DataSource",
+    "SOURCES",
     "split_test_files",
     "TEST_TRAIN_SHARE",
     "find",
@@ -104,6 +109,7 @@ MIRRORS: dict[str, list[str]] = {
 
 # Folders the operating system's packages put datasets in.
 SYSTEM_DIRS: dict[str, list[Path]] = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}
+SYSTEM_SOURCES = {"fashion-mnist": "Debian's dataset-fashion-mnist"}  # what locate() calls those folders
 SYSTEM_HINTS = {"fashion-mnist": "install Debian's package (`apt-get install dataset-fashion-mnist`)"}
 
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -178,21 +184,39 @@ def cache_dir(name: str | None = None) -> Path:
     return root if name is None else root / _name(name)
 
 
-def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The folders looked in for ``name``, in order (whether they exist or not)."""
-    name = _name(name)
-    dirs: list[Path] = []
-    for base in (data_dir, os.environ.get("MINIGAN_DATA") or None):
+# Where locate() says a dataset's files were found, in look-up order. No command-line flag is
+# named here: a command line says "--data-dir" for the first.
+SOURCES = ("the data_dir argument", "$MINIGAN_DATA", "the cache", "Debian's dataset-fashion-mnist", "downloaded")
+
+
+class DataSource(NamedTuple):
+    """Where a split's files were found: ``folder``, and ``source``, one of :data:`SOURCES`."""
+
+    folder: Path
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.folder} ({self.source})"
+
+
+def _search(name: str, data_dir: str | os.PathLike | None) -> list[tuple[Path, str]]:
+    """(folder, source) in look-up order, each folder once (under the first source that names it)."""
+    pairs: list[tuple[Path, str]] = []
+    for base, source in ((data_dir, SOURCES[0]), (os.environ.get("MINIGAN_DATA") or None, SOURCES[1])):
         if base is not None:
             base = Path(base).expanduser()
-            dirs += [base, base / name]
-    dirs.append(cache_dir(name))
-    dirs += SYSTEM_DIRS.get(name, [])
-    unique: list[Path] = []
-    for d in dirs:
-        if d not in unique:
-            unique.append(d)
-    return unique
+            pairs += [(base, source), (base / name, source)]
+    pairs.append((cache_dir(name), SOURCES[2]))
+    pairs += [(d, SYSTEM_SOURCES.get(name, "a system folder")) for d in SYSTEM_DIRS.get(name, [])]
+    unique: dict[Path, str] = {}
+    for folder, source in pairs:
+        unique.setdefault(folder, source)
+    return list(unique.items())
+
+
+def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The folders looked in for ``name``, in order (whether they exist or not)."""
+    return [folder for folder, _ in _search(_name(name), data_dir)]
 
 
 def _owner(digest: str) -> tuple[str, str] | None:
@@ -249,14 +273,27 @@ def _locate(name: str, split: str, dirs: list[Path]) -> tuple[Path | None, list[
     return None, None, notes
 
 
+def locate(name: str, split: str = "train", data_dir: str | os.PathLike | None = None) -> DataSource | None:
+    """Where ``split`` of ``name`` would be loaded from: ``DataSource(folder, source)``, else None.
+
+    ``source`` says which step of the look-up found the folder: "the data_dir argument",
+    "$MINIGAN_DATA", "the cache" or "Debian's dataset-fashion-mnist" ("downloaded" only comes
+    from ``load(..., with_source=True)``, which knows it fetched the files). Never downloads.
+    Raises DataError for a file that is corrupt.
+    """
+    name, split = _name(name), _split(split)
+    pairs = _search(name, data_dir)
+    folder, _, _ = _locate(name, split, [d for d, _ in pairs])
+    return None if folder is None else DataSource(folder, dict(pairs)[folder])
+
+
 def find(name: str, split: str = "train", data_dir: str | os.PathLike | None = None) -> Path | None:
     """The first folder of :func:`search_dirs` holding both verified files of ``split``, else None.
 
     Never downloads. Raises DataError for a file that is corrupt.
     """
-    name, split = _name(name), _split(split)
-    folder, _, _ = _locate(name, split, search_dirs(name, data_dir))
-    return folder
+    located = locate(name, split, data_dir)
+    return None if located is None else located.folder
 
 
 def _download(url: str, dest: Path, name: str, fname: str, split: str, progress: bool) -> None:
@@ -347,20 +384,24 @@ def load(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
     progress: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
+    with_source: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, DataSource]:
     """Load an image dataset -> ``(x, y)``: x (N, 1, 28, 28) float32 in [-1, 1], y (N,) int64.
 
     x = pixel / 127.5 - 1, the range of G's tanh output. ``name``: mnist, fashion-mnist
     or kmnist; ``split``: train (60,000) or test (10,000). Looks in :func:`search_dirs`
     order, then (``download=True``) downloads into the cache, with a progress bar unless
     ``progress=False``. Host NumPy arrays; a DataLoader sends batches to the backend.
+    ``with_source=True`` returns ``(x, y, source)``, where ``source`` is a :class:`DataSource`
+    (folder and which look-up step found it, or "downloaded"), as :func:`locate` gives.
 
     Raises DataNotFoundError, listing every folder looked in and how to get the files,
     when the files are nowhere and cannot be downloaded; DataError for a corrupt file.
     """
     name, split = _name(name), _split(split)
-    dirs = search_dirs(name, data_dir)
-    folder, blobs, notes = _locate(name, split, dirs)
+    pairs = _search(name, data_dir)
+    folder, blobs, notes = _locate(name, split, [d for d, _ in pairs])
+    source = None if folder is None else dict(pairs)[folder]
     if folder is None:
         if not download:
             why = "downloading is off (download=False)"
@@ -368,6 +409,7 @@ def load(
             why = _fetch(name, split, progress)
             if why is None:
                 folder, blobs, more = _locate(name, split, [cache_dir(name)])
+                source = SOURCES[4]
                 if folder is None:
                     why = f"the downloaded files in {more[0]} could not be used"
         if folder is None:
@@ -379,7 +421,8 @@ def load(
                 f"The {name} {split} files ({', '.join(f + '.gz' for f in file_names(split))}) are not in any of "
                 f"{', '.join(notes)}, and {why}: {', '.join(hints[:-1])}, or {hints[-1]}."
             )
-    return _to_arrays(name, split, folder, blobs)
+    x, y = _to_arrays(name, split, folder, blobs)
+    return (x, y, DataSource(folder, source)) if with_source else (x, y)
 
 
 TEST_TRAIN_SHARE = 0.8  # of the 10,000 test images, the fixed share that may be trained on
