@@ -31,6 +31,7 @@ import math
 import os
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -338,8 +339,8 @@ def get_classifier(dataset: str, data_dir: str | os.PathLike | None = None, quie
             clf = Classifier.load(path)
             if clf.info.get("format") == FORMAT and clf.dataset == dataset:
                 return clf
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable or from an older version: train again
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # unreadable (cut short, overwritten) or from an older version: train again
         if not quiet:
             print(f"minigan.classifier: {path} is stale or unreadable; training again", file=sys.stderr)
     split = split or load_split(dataset, data_dir, protocol)

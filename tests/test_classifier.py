@@ -182,6 +182,21 @@ def test_a_stale_cache_is_retrained(fake_kmnist, monkeypatch, capsys):
     assert "stale" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("damage", ["garbage", "cut", "empty"])
+def test_a_corrupt_cache_is_retrained(fake_kmnist, monkeypatch, capsys, damage):
+    classifier.get_classifier("kmnist", fake_kmnist, quiet=True)
+    path = classifier.cache_path("kmnist", "test-8000/2000")
+    data = path.read_bytes()
+    path.write_bytes({"garbage": b"PK\x03\x04 not a zip" * 9, "cut": data[: len(data) // 2], "empty": b""}[damage])
+    calls = []
+    monkeypatch.setattr(classifier, "train_classifier",
+                        lambda *a, **k: calls.append(1) or classifier.ClassifierNet())
+    again = classifier.get_classifier("kmnist", fake_kmnist)
+    assert calls == [1] and again.dataset == "kmnist"
+    assert "unreadable; training again" in capsys.readouterr().err
+    assert classifier.Classifier.load(path).dataset == "kmnist"  # rebuilt
+
+
 def test_no_files_at_all_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(datasets.DataNotFoundError, match="kmnist"):
         classifier.load_split("kmnist", tmp_path / "empty")
