@@ -35,10 +35,14 @@ def _save_rgb(frame: np.ndarray, path: Path) -> None:
     matplotlib.image.imsave(path, frame)
 
 
-def _load_rgb(path: Path) -> np.ndarray:
+def _load_rgb(path: Path) -> np.ndarray | None:
+    """A frame kept on disk, or None where it was damaged (the animation then leaves it out)."""
     import matplotlib.image
 
-    return (matplotlib.image.imread(path)[..., :3] * 255).round().astype(np.uint8)
+    try:
+        return (matplotlib.image.imread(path)[..., :3] * 255).round().astype(np.uint8)
+    except (OSError, ValueError, SyntaxError):  # PIL reports a file that is not a PNG as a SyntaxError
+        return None
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -47,7 +51,7 @@ def _json(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise checkpoint.CheckpointError(f"{path.parent} holds no run (no config.json): "
                                          "give the --out folder of a training run.") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise checkpoint.CheckpointError(f"{path} is not valid JSON ({e}): restore it or start a new run.") from None
 
 
@@ -80,12 +84,14 @@ class Run:
         self.toy = cfg["dataset"] in TOY_DATASETS
         backend.use(cfg["backend"])
         backend.manual_seed(cfg["seed"])
+        self.data_source = None  # where an image dataset's files were found (folder, source)
         if self.toy:
             self.data = sample(cfg["dataset"], N_TOY, np.random.default_rng([cfg["seed"], 1]))
             self.labels = None
             self.data_shape: tuple[int, ...] = (2,)
         elif with_data:
-            self.data, self.labels = load(cfg["dataset"], cfg["split"], cfg.get("data_dir"))
+            self.data, self.labels, self.data_source = load(cfg["dataset"], cfg["split"], cfg.get("data_dir"),
+                                                            with_source=True)
             if cfg["split"] == "test":  # train on the fixed 8,000; the 2,000 others are the evaluation's reference
                 self.data, self.labels, _, _ = split_test_files(self.data, self.labels)
             self.data_shape = tuple(self.data.shape[1:])
@@ -99,10 +105,13 @@ class Run:
         if self.data is not None:
             arrays = (self.data, self.labels) if self.n_classes else (self.data,)
             self.loader = DataLoader(*arrays, batch_size=cfg["batch_size"], shuffle=True, drop_last=True)
-            per_epoch = len(self.loader)
-            self.total_steps = (int(cfg["steps"]) if cfg.get("steps") else
-                                max(1, math.ceil(float(cfg["epochs"]) * per_epoch / cfg["d_steps"])))
+            self.total_steps = self._total_steps(cfg)
+            # The learning rate as segments [from step, lr there, to step]: one for a fresh run; a resume
+            # that extends the run or changes the rate adds one (see resume). The toys' linear decay goes
+            # from each segment's lr to 0 at its last step.
+            cfg.setdefault("lr_schedule", [[0, cfg["lr"], self.total_steps]])
         self.step, self.seconds_before, self.seconds = 0, 0.0, 0.0
+        self.saved_step: int | None = None  # the step the checkpoint on disk holds (None: none written yet)
         # One fixed z (and labels) for every sample grid: its own generator, so drawing it
         # never shifts the run's random stream.
         fixed = np.random.default_rng([cfg["seed"], 2])
@@ -112,6 +121,12 @@ class Run:
         if self.n_classes:  # one row per class
             self.fixed_y = backend.current().asarray(np.repeat(np.arange(10), n // 10).astype(np.int64))
         self._rows: list[list[Any]] = []
+
+    def _total_steps(self, cfg: dict[str, Any]) -> int:
+        """G steps in all: --steps, or --epochs over the loader (k D steps, each a batch, per G step)."""
+        if cfg.get("steps"):
+            return int(cfg["steps"])
+        return max(1, math.ceil(float(cfg["epochs"]) * len(self.loader) / cfg["d_steps"]))
 
     # ---- the three ways in
 
@@ -130,18 +145,66 @@ class Run:
         return run
 
     @classmethod
-    def resume(cls, cfg: dict[str, Any]) -> Run:
+    def resume(cls, cfg: dict[str, Any], changes: dict[str, list[Any]] | None = None) -> Run:
+        """Continue the run in ``cfg["out"]`` from its checkpoint. ``changes``: setting -> [old, new]
+        for what the resume changes (only how far it goes, how often it saves, the learning rate, where
+        the data is read from, the backend), already applied to ``cfg`` and recorded in config.json
+        with the step it took effect. ``run.notes`` says in words what changed."""
+        changes = dict(changes or {})
+        if "lr_schedule" not in cfg:  # a run made before schedules were recorded: rebuild its plan
+            before = {**cfg, **{k: old for k, (old, _) in changes.items()}}
+            cfg["lr_schedule"] = None  # filled in below, once the loader can count the first run's steps
         run = cls(cfg)
         state = checkpoint.load(run.dir / "checkpoint.npz")
         run.restore(state)
+        run.saved_step = run.step
+        if cfg["lr_schedule"] is None:
+            cfg["lr_schedule"] = [[0, before["lr"], run._total_steps(before)]]
+        if run.step > run.total_steps:
+            raise ValueError(f"this run has already done {run.step:,} steps, more than the {run.total_steps:,} "
+                             "asked for: give a larger number to extend it, or none to continue as planned.")
+        run.notes = run._replan(changes)
+        if changes:
+            cfg.setdefault("resumed", []).append({"step": run.step, "changed": changes})
         (run.dir / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-        # metrics.csv keeps exactly the rows up to the checkpoint (a killed run may have logged more).
-        path = run.dir / "metrics.csv"
-        rows = list(csv.reader(open(path, newline=""))) if path.exists() else [list(METRICS)]
-        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= run.step]
-        with open(path, "w", newline="") as f:
-            csv.writer(f).writerows(kept)
+        run._repair_metrics()
         return run
+
+    def _replan(self, changes: dict[str, list[Any]]) -> list[str]:
+        """A new learning-rate segment from this step where the total or the rate changed; what it says."""
+        plan = self.cfg["lr_schedule"]
+        linear = self.cfg.get("lr_decay", "none") == "linear"
+        if "lr" not in changes and (plan[-1][2] == self.total_steps or not linear):
+            return []  # the same plan: an interrupted run goes on exactly as it would have
+        lr = float(changes["lr"][1]) if "lr" in changes else self.lr_at(self.step)
+        if linear and lr == 0.0 and self.step < self.total_steps:
+            raise ValueError(f"this run's learning rate decayed to 0 at step {self.step:,}, so extending it would "
+                             "train at a rate of 0: give a learning rate to decay from with --lr (for example the "
+                             f"first run's {plan[0][1]:g}).")
+        plan.append([self.step, lr, self.total_steps])
+        if linear:
+            return [f"learning rate: from {lr:.3g} at step {self.step:,}, decaying linearly to 0 at step "
+                    f"{self.total_steps:,} (the schedule is re-planned from here)"]
+        return [f"learning rate: {lr:.3g} from step {self.step:,} on"]
+
+    def _repair_metrics(self) -> None:
+        """metrics.csv keeps exactly the whole rows up to the checkpoint: a killed run may have logged
+        more, or cut its last row short."""
+        path = self.dir / "metrics.csv"
+        rows = []
+        if path.exists():  # a damaged file keeps what can still be read of it
+            with open(path, newline="", encoding="utf-8", errors="replace") as f:
+                rows = list(csv.reader(line.replace("\0", "") for line in f))
+
+        def whole(row: list[str]) -> bool:
+            try:
+                return len(row) == len(METRICS) and all(isinstance(float(v), float) for v in row)
+            except ValueError:
+                return False
+
+        kept = [r for r in rows[1:] if whole(r) and int(float(r[0])) <= self.step]
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows([list(METRICS), *kept])
 
     @classmethod
     def open(cls, run_dir: str | Path, backend_name: str | None = None) -> Run:
@@ -175,12 +238,19 @@ class Run:
 
     # ---- during training
 
+    def lr_at(self, step: int) -> float:
+        """The planned learning rate at ``step``: in the segment [s, lr, T] that holds it, lr for a constant
+        rate, lr (1 - (step - s) / (T - s)) for the linear decay."""
+        s, lr, last = next(seg for seg in reversed(self.cfg["lr_schedule"]) if seg[0] <= step)
+        if self.cfg.get("lr_decay", "none") != "linear":
+            return lr
+        return lr * (1.0 - (step - s) / (last - s)) if last > s else 0.0
+
     def set_learning_rate(self) -> None:
-        """--lr-decay linear: lr_t = lr (1 - t / T), the same for G and D; a function of the step alone,
-        so a resumed run follows the same schedule."""
-        if self.cfg.get("lr_decay", "none") == "linear":
-            lr = self.cfg["lr"] * (1.0 - self.step / self.total_steps)
-            self.gan.opt_g.lr = self.gan.opt_d.lr = lr
+        """The same rate for G and D, a function of the step and the recorded plan alone, so an
+        interrupted run resumes on exactly the same schedule."""
+        if self.cfg.get("lr_decay", "none") == "linear" or len(self.cfg["lr_schedule"]) > 1:
+            self.gan.opt_g.lr = self.gan.opt_d.lr = self.lr_at(self.step)
 
     def log(self, numbers: dict[str, float], seconds: float) -> None:
         self.seconds = seconds
@@ -223,7 +293,19 @@ class Run:
         else:
             plots.save_grid(fake, self.dir / "samples" / f"step_{self.step:07d}.png", **self._grid_kwargs())
         self.flush()
-        checkpoint.save(self.dir / "checkpoint.npz", self.state())
+        self.save()
+
+    def save(self) -> None:
+        """Write the checkpoint, unless G's or D's weights or optimizer state hold inf or NaN: a
+        checkpoint on disk is always one that training can go on from."""
+        state = self.state()
+        bad = [k for k, a in checkpoint.flatten(state["gan"])[0].items()
+               if a.dtype.kind == "f" and not np.isfinite(a).all()]
+        if bad:
+            raise gan.NonFiniteLossError(f"at step {self.step:,} {len(bad)} arrays of the model hold inf or NaN "
+                                         f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}).")
+        checkpoint.save(self.dir / "checkpoint.npz", state)
+        self.saved_step = self.step
 
     def _grid_kwargs(self) -> dict[str, Any]:
         if not self.n_classes:
@@ -236,15 +318,16 @@ class Run:
             self._rows = []
             return
         self.flush()
-        checkpoint.save(self.dir / "checkpoint.npz", self.state())
+        self.save()
         fake = self.samples()
         title = f"{self.cfg['dataset']}, {self.cfg['model']} GAN, {self.cfg['loss']} loss"
         if self.toy:
             plots.plot_2d_field(self.data[:2_500], fake, self.d_field, self.dir / "field.png", step=self.step,
                                 title=title, **self._field_args())
             frames = sorted((self.dir / "frames").glob("step_*.png")) if (self.dir / "frames").exists() else []
-            if frames:
-                plots.save_gif([_load_rgb(f) for f in frames], self.dir / "training.gif", fps=4)
+            images = [img for img in map(_load_rgb, frames) if img is not None]
+            if images:
+                plots.save_gif(images, self.dir / "training.gif", fps=4)
         else:
             plots.save_grid(fake, self.dir / "samples.png", **self._grid_kwargs())
         m = self.metrics()
