@@ -94,9 +94,12 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
             meta = json.loads(str(f["__meta__"]))
             arrays = {k: f[k] for k in f.files if k != "__meta__"}
     # TypeError: a lone .npy array loads as an ndarray, which is not a context manager
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as e:
+    except PermissionError as e:
+        raise CheckpointError(f"{path} cannot be read ({e.strerror}): give this user read access to it.") from None
+    # NumPy's own reason is left out: for random bytes it advises allow_pickle=, which must never be the fix.
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError, EOFError):
         raise CheckpointError(
-            f"{path} is not a readable minigan checkpoint ({type(e).__name__}: {e}); "
+            f"{path} is not a readable minigan checkpoint (it is damaged, cut short or another kind of file): "
             "delete it to start afresh, or resume from another run."
         ) from None
     fmt = meta.get("format") if isinstance(meta, dict) else None  # __meta__ may hold any JSON, e.g. a list

@@ -235,6 +235,8 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from minigan.train import number  # a whole or finite number, else one sentence naming the flag
+
     p = argparse.ArgumentParser(prog="python -m minigan.evaluate",
                                 description="Score a GAN's samples, with real data and noise as calibration.")
     src = p.add_mutually_exclusive_group(required=True)
@@ -246,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--protocol", choices=PROTOCOLS, default=None,
                    help="with --samples: the classifier's data (default: train/test when the train files exist, "
                         "else test-8000/2000; give test-8000/2000 for samples of a GAN trained with --split test)")
-    p.add_argument("--n", type=int, default=None, help="samples to draw from a run (default 2500 toys, 10000 images)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise z and of the calibration draws (default 0)")
-    p.add_argument("--keep", type=float, default=1.0,
+    p.add_argument("--n", type=number(int, "--n", "at least 2"), default=None,
+                   help="samples to draw from a run (default 2500 toys, 10000 images)")
+    p.add_argument("--seed", type=number(int, "--seed", "at least 0"), default=0,
+                   help="seed of the noise z and of the calibration draws (default 0)")
+    p.add_argument("--keep", type=number(float, "--keep", "a fraction in (0, 1]"), default=1.0,
                    help="with --run of a 2-D toy: Jacobian truncation, score the n samples of n / KEEP z where G "
                         "stretches z least (e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
     p.add_argument("--no-ema", action="store_true",
@@ -265,8 +269,16 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--keep truncates a run's noise: it goes with --run, not --samples")
     if args.samples and args.no_ema:
         p.error("--no-ema chooses which G of a run draws the samples: it goes with --run, not --samples")
+    if args.samples and args.n is not None:
+        p.error("--n is how many samples to draw from a run: it goes with --run; --samples are all scored")
     if args.n is not None and args.n < 2:
         p.error(f"--n must be at least 2, got {args.n}")
+    if args.seed < 0:
+        p.error(f"--seed must be at least 0, got {args.seed}")
+    if not 0 < args.keep <= 1:  # said as draw's own check says it: one line, exit code 2
+        print(f"minigan.evaluate: error: --keep must be a fraction in (0, 1], e.g. 0.9 to drop the 10% of z with "
+              f"the largest Jacobians; got {args.keep}.", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     try:
         if args.run:

@@ -57,15 +57,19 @@ def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
+    from minigan.train import number  # a whole or finite number, else one sentence naming the flag
+
     p = argparse.ArgumentParser(prog="python -m minigan.sample", description="Draw samples from a trained run.")
     p.add_argument("--run", required=True, help="the run folder written by python -m minigan.train")
-    p.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    p.add_argument("--n", type=number(int, "--n", "at least 1"), default=64, help="how many samples (default 64)")
     p.add_argument("--out", default=None, help="picture to write (default: RUN/sample.png unless --npy is given)")
     p.add_argument("--npy", default=None, help="also save the raw samples, shape (n, ...), to this .npy file")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise z (default 0)")
-    p.add_argument("--label", type=int, default=None, help="conditional runs: draw only this class")
+    p.add_argument("--seed", type=number(int, "--seed", "at least 0"), default=0,
+                   help="seed of the noise z (default 0)")
+    p.add_argument("--label", type=number(int, "--label", "a class from 0 to 9"), default=None,
+                   help="conditional runs: draw only this class")
     p.add_argument("--backend", choices=("numpy", "cupy"), default=None, help="override the run's backend")
-    p.add_argument("--keep", type=float, default=1.0,
+    p.add_argument("--keep", type=number(float, "--keep", "a fraction in (0, 1]"), default=1.0,
                    help="2-D toys: Jacobian truncation, draw n / KEEP z and keep the n where G stretches z least "
                         "(e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
     p.add_argument("--no-ema", action="store_true",
@@ -73,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.n < 1:
         p.error(f"--n must be at least 1, got {args.n}")
+    if args.seed < 0:
+        p.error(f"--seed must be at least 0, got {args.seed}")
+    if args.label is not None and not 0 <= args.label <= 9:
+        p.error(f"--label must be a class from 0 to 9, got {args.label}")
+    if not 0 < args.keep <= 1:  # said as draw's own check says it: one line, exit code 2
+        print(f"minigan.sample: error: --keep must be a fraction in (0, 1], e.g. 0.9 to drop the 10% of z with the "
+              f"largest Jacobians; got {args.keep}.", file=sys.stderr)
+        return 2
     try:
         x, _ = draw(args.run, args.n, args.seed, args.label, args.backend, args.keep, not args.no_ema)
     except (CheckpointError, backend.BackendError, ValueError) as e:
