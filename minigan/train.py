@@ -300,6 +300,16 @@ def _kind_name(value: Any) -> str:
     return {bool: "true/false", str: "string"}.get(type(value), "number")
 
 
+class Stopped(SystemExit):
+    """A run stopped by a fault the user can fix (a NaN, a full disk): its one sentence goes to stderr
+    at once, ``.message`` keeps it, and the exit status is 2."""
+
+    def __init__(self, message: str) -> None:
+        print(message, file=sys.stderr)
+        super().__init__(2)
+        self.message = message
+
+
 class _StopNow(KeyboardInterrupt):
     """A second Ctrl-C (or SIGTERM): stop at once, mid-step."""
 
@@ -387,14 +397,14 @@ def train(cfg: dict[str, Any], resume: bool = False, quiet: bool = False,
     except gan.NonFiniteLossError as e:
         bar.close()
         run.finish(save=False)
-        lr = run.lr_at(run.step)
+        lr = float(cfg['lr'])  # the rate asked for; a tenth of it is the first thing to try
         if run.saved_step is None:
             where = (f"No checkpoint was written yet, so start again with a lower learning rate, e.g. --lr {lr / 10:g} "
                      f"(the same command; {run.dir} holds no run yet).")
         else:
             where = (f"The checkpoint in {run.dir} holds step {run.saved_step:,}, before it went wrong: continue "
                      f"from there with a lower learning rate: {resume_cmd} --lr {lr / 10:g}")
-        raise SystemExit(f"minigan.train: stopped at step {run.step + 1:,}: {e} {where}") from None
+        raise Stopped(f"minigan.train: stopped at step {run.step + 1:,}: {e} {where}") from None
     except _StopNow as e:
         bar.close()
         kept = (f"the checkpoint holds step {run.saved_step:,}; continue with: {resume_cmd}"
@@ -406,10 +416,10 @@ def train(cfg: dict[str, Any], resume: bool = False, quiet: bool = False,
         bar.close()
         what = f"minigan.train: could not write {e.filename or run.dir} at step {run.step:,} ({e.strerror or e})"
         if run.saved_step is None:
-            raise SystemExit(f"{what}; no checkpoint was written yet. Free some space (or fix the folder) and run "
-                             "the same command again.") from None
-        raise SystemExit(f"{what}; the checkpoint holds step {run.saved_step:,}, intact. Free some space (or fix "
-                         f"the folder) and continue with: {resume_cmd}") from None
+            raise Stopped(f"{what}; no checkpoint was written yet. Free some space (or fix the folder) and run "
+                          "the same command again.") from None
+        raise Stopped(f"{what}; the checkpoint holds step {run.saved_step:,}, intact. Free some space (or fix "
+                      f"the folder) and continue with: {resume_cmd}") from None
     if stop:
         say(f"{stop}: stopped after step {run.step:,}; checkpoint saved. Continue with: {resume_cmd}")
         raise SystemExit(_StopRequest.EXIT.get(stop, 130))

@@ -167,7 +167,8 @@ def test_a_nan_before_any_checkpoint_says_none_was_written(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(SystemExit) as stop:
         run_train(*RING, "--steps", 50, "--sample-every", 25, "--lr", 1e6, "--out", out)
-    message = str(stop.value.code)
+    assert stop.value.code == 2
+    message = stop.value.message
     assert "No checkpoint was written yet" in message and "--lr 100000" in message
     assert "The last good checkpoint" not in message and "\n" not in message
     assert not (out / "checkpoint.npz").exists()
@@ -177,7 +178,8 @@ def test_no_checkpoint_ever_holds_inf_and_resume_with_a_lower_rate_works(tmp_pat
     out = tmp_path / "run"
     with pytest.raises(SystemExit) as stop:
         run_train(*RING, "--steps", 50, "--sample-every", 1, "--lr", 1e6, "--out", out)
-    message = str(stop.value.code)
+    assert stop.value.code == 2
+    message = stop.value.message
     assert "RuntimeWarning" not in capfd.readouterr().err
     state = checkpoint.load(out / "checkpoint.npz")
     arrays = checkpoint.flatten(state["gan"])[0]
@@ -298,7 +300,8 @@ def test_a_full_disk_mid_run_keeps_the_last_checkpoint_and_says_how_to_resume(tm
     monkeypatch.setattr(checkpoint, "save", disk_full_on_the_second)
     with pytest.raises(SystemExit) as stop:
         run_train(*RING, "--steps", 12, "--sample-every", 4, "--out", out)
-    message = str(stop.value.code)
+    assert stop.value.code == 2
+    message = stop.value.message
     assert "No space left on device" in message and "holds step 4, intact" in message
     assert f"--resume {out}" in message and "\n" not in message
     assert checkpoint.load(out / "checkpoint.npz")["step"] == 4

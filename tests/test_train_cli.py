@@ -184,7 +184,8 @@ def test_a_nan_loss_stops_with_one_sentence_and_keeps_the_last_good_checkpoint(t
     monkeypatch.setattr(gan.GAN, "d_step", poisoned)
     with pytest.raises(SystemExit) as stop:
         run_train("--dataset", "ring8", "--steps", 20, "--sample-every", 5, "--out", out)
-    message = str(stop.value.code)
+    assert stop.value.code == 2
+    message = stop.value.message
     assert message.startswith("minigan.train: stopped at step 8: D's loss became nan")
     assert "lower the learning rate" in message and "\n" not in message
     assert checkpoint.load(out / "checkpoint.npz")["step"] == 5
