@@ -44,6 +44,22 @@ def config(folder):
     return json.loads((folder / "config.json").read_text())
 
 
+def signal_during_step(monkeypatch, step, *signals):
+    """Deliver ``signals`` to this process during the run's ``step``-th step; returns the real train_step."""
+    real = gan.GAN.train_step
+    calls = {"n": 0}
+
+    def step_with_signals(self, batches):
+        calls["n"] += 1
+        if calls["n"] == step:
+            for sig in signals:
+                os.kill(os.getpid(), sig)
+        return real(self, batches)
+
+    monkeypatch.setattr(gan.GAN, "train_step", step_with_signals)
+    return real
+
+
 # --------------------------------------------------------------------------- resume means DIR
 
 
@@ -94,16 +110,7 @@ def test_extending_a_linear_schedule_replans_it_from_the_current_step_and_rate(t
 
 def test_an_interrupted_linear_run_extended_continues_at_its_current_rate(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    real = gan.GAN.train_step
-    calls = {"n": 0}
-
-    def ctrl_c_at_4(self, batches):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            os.kill(os.getpid(), signal.SIGINT)
-        return real(self, batches)
-
-    monkeypatch.setattr(gan.GAN, "train_step", ctrl_c_at_4)
+    real = signal_during_step(monkeypatch, 4, signal.SIGINT)
     with pytest.raises(SystemExit):
         run_train(*LINEAR, "--steps", 8, "--sample-every", 100, "--out", out)
     monkeypatch.setattr(gan.GAN, "train_step", real)
@@ -195,17 +202,7 @@ def test_no_checkpoint_ever_holds_inf_and_resume_with_a_lower_rate_works(tmp_pat
 
 def test_a_second_ctrl_c_stops_at_once_without_a_traceback(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    real = gan.GAN.train_step
-    calls = {"n": 0}
-
-    def two_ctrl_c(self, batches):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            os.kill(os.getpid(), signal.SIGINT)
-            os.kill(os.getpid(), signal.SIGINT)  # the second one lands inside the step
-        return real(self, batches)
-
-    monkeypatch.setattr(gan.GAN, "train_step", two_ctrl_c)
+    real = signal_during_step(monkeypatch, 5, signal.SIGINT, signal.SIGINT)
     with pytest.raises(SystemExit) as stop:
         run_train(*RING, "--steps", 20, "--sample-every", 2, "--out", out)
     assert stop.value.code == 130
@@ -218,16 +215,7 @@ def test_a_second_ctrl_c_stops_at_once_without_a_traceback(tmp_path, monkeypatch
 
 def test_sigterm_saves_and_exits_143(tmp_path, monkeypatch):
     out = tmp_path / "run"
-    real = gan.GAN.train_step
-    calls = {"n": 0}
-
-    def term(self, batches):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return real(self, batches)
-
-    monkeypatch.setattr(gan.GAN, "train_step", term)
+    signal_during_step(monkeypatch, 3, signal.SIGTERM)
     with pytest.raises(SystemExit) as stop:
         run_train(*RING, "--steps", 20, "--sample-every", 100, "--out", out)
     assert stop.value.code == 143
