@@ -1,6 +1,6 @@
 """The layers of the DCGAN one at a time: minigan beside PyTorch, forward and forward + backward.
 
-Sizes are those of one DCGAN iteration at batch 64 on 28 x 28 images (see minigan/models.py).
+Sizes are those of one DCGAN iteration at batch 64 on 28 x 28 images (see minigan/gan/models.py).
 "forward" records the graph (all inputs require gradients, as in training);
 "fwd+bwd" adds ``y.backward(g)`` for a fixed random g, which computes the
 gradients of the input, the weight and the bias.

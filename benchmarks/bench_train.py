@@ -93,7 +93,7 @@ def iteration_flops(model: str) -> float:
     Elementwise work (activations, batch norm, losses, Adam) is left out: it is memory
     traffic, not arithmetic, and a few percent of the flops.
     """
-    from minigan import models
+    from minigan.gan import models
 
     G, D = models.build(model, DATA_SHAPE, z_dim=Z_DIM)
     g, d = _macs(G.body, (Z_DIM,)), _macs(D.body, DATA_SHAPE)
@@ -110,7 +110,8 @@ def minigan_iteration(model: str, backend_name: str) -> tuple[Any, Any]:
     import numpy as np
 
     import minigan
-    from minigan import losses, models, optim
+    from minigan import losses, optim
+    from minigan.gan import models
 
     minigan.use(backend_name)
     minigan.manual_seed(0)
@@ -185,7 +186,7 @@ def torch_iteration(model: str, device: str, threads: int) -> tuple[Any, Any]:
     import torch
     import torch.nn.functional as TF
 
-    from minigan import models
+    from minigan.gan import models
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ Each (variant, seed) is one ``python -m minigan.train`` run in ``--root`` (defau
 trained only if its folder has no finished checkpoint, then scored by ``python -m minigan.evaluate``
 (2,500 samples: modes covered, high-quality share, reverse KL); with ``--keep f`` also the
 Jacobian-truncated samples of the same runs (``evaluate --keep f``: the n of n / f noise vectors
-where G stretches z least, see minigan.truncation), in columns of their own. The training's user CPU seconds
+where G stretches z least, see minigan.gan.truncation), in columns of their own. The training's user CPU seconds
 (of the child process, one BLAS thread) are kept in ``cpu.json`` beside the run:
 CPU time, unlike wall time, barely moves when other jobs share the machine.
 Prints a Markdown table, one row per run and a median row per variant.
@@ -128,7 +128,7 @@ def figure(root: Path, dataset: str, panels: list[str], path: Path) -> None:
     from matplotlib.figure import Figure
 
     from minigan.data import modes, sample
-    from minigan.metrics import toy_quality
+    from minigan.measure.metrics import toy_quality
     from minigan.sample import draw
 
     centers, _ = modes(dataset)

@@ -11,7 +11,7 @@ what ``python -m minigan.evaluate`` scores, so both libraries' samples sit in on
 * the settings: ``minigan.train.resolve_config`` fills them in (batch 128, 20 epochs,
   Adam(2e-4, (0.5, 0.999)); WGAN-GP: Adam(1e-4, (0, 0.9)), lambda = 10, 5 critic steps);
 * the data: ``minigan.data.load``, and ``--split test`` keeps ``split_test_files``'s 8,000;
-  epochs become G steps as ``minigan.run.Run`` computes them: ceil(epochs * (N // B) / k);
+  epochs become G steps as ``minigan.gan.run.Run`` computes them: ceil(epochs * (N // B) / k);
 * the networks and their starting weights: minigan builds G and D with the seed, and
   ``benchmarks.bench_train.torch_twin`` copies them layer by layer, weights included;
   a conditional G reads [z, one_hot(y)] and D reads [flatten(x), one_hot(y)];
@@ -53,9 +53,11 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.bench_train import torch_twin  # noqa: E402
-from minigan import backend, gan, plots, train  # noqa: E402
+from minigan import backend, train  # noqa: E402
 from minigan.data import DataError, DataLoader, class_names, load, split_test_files  # noqa: E402
-from minigan.run import N_GRID, build_gan  # noqa: E402
+from minigan.gan import plots
+from minigan.gan import trainer as gan
+from minigan.gan.run import N_GRID, build_gan  # noqa: E402
 
 try:
     import torch
@@ -127,7 +129,7 @@ class TorchGAN:
         return torch.from_numpy(np.ascontiguousarray(host)).to(self.device)
 
     def sample_z(self, n: int) -> Any:
-        """z ~ N(0, I) (n, z_dim) float32, drawn as ``minigan.creation.randn`` draws it."""
+        """z ~ N(0, I) (n, z_dim) float32, drawn as ``minigan.autograd.creation.randn`` draws it."""
         return self._tensor(self.rng.standard_normal((n, self.z_dim), dtype=np.float64).astype(np.float32))
 
     def sample_labels(self, n: int) -> Any:
@@ -135,7 +137,7 @@ class TorchGAN:
         return self._tensor(self.rng.integers(0, self.n_classes, size=n).astype(np.int64))
 
     def sample_eps(self, n: int) -> Any:
-        """The penalty's eps ~ U(0, 1) (n, 1, 1, 1) float32, as ``minigan.creation.rand`` draws it."""
+        """The penalty's eps ~ U(0, 1) (n, 1, 1, 1) float32, as ``minigan.autograd.creation.rand`` draws it."""
         return self._tensor(self.rng.random((n, 1, 1, 1), dtype=np.float64).astype(np.float32))
 
     def g(self, z: Any, y: Any = None) -> Any:
@@ -227,7 +229,7 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_data(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """The training images and labels, as ``minigan.run.Run`` loads them (``--split test``: the fixed 8,000)."""
+    """The training images and labels, as ``minigan.gan.run.Run`` loads them (``--split test``: the fixed 8,000)."""
     x, y = load(cfg["dataset"], cfg["split"], cfg.get("data_dir"))
     if cfg["split"] == "test":
         x, y, _, _ = split_test_files(x, y)
@@ -246,7 +248,7 @@ def build(cfg: dict[str, Any], n_classes: int, device: str = "cpu") -> tuple[gan
 
 
 def total_steps(cfg: dict[str, Any], per_epoch: int) -> int:
-    """G steps of the run: --steps, or ceil(epochs * batches per epoch / k) as ``minigan.run.Run`` counts them."""
+    """G steps of the run: --steps, or ceil(epochs * batches per epoch / k) as ``minigan.gan.run.Run`` counts them."""
     if cfg.get("steps"):
         return int(cfg["steps"])
     return max(1, math.ceil(float(cfg["epochs"]) * per_epoch / cfg["d_steps"]))
@@ -297,7 +299,7 @@ def write_outputs(twin: TorchGAN, cfg: dict[str, Any], out: Path) -> dict[str, A
     if labels is not None:
         np.save(out / "labels.npy", labels)
         files["labels"] = str(out / "labels.npy")
-    # The grid's z as minigan.run.Run draws its fixed_z: both libraries' grids show the same z.
+    # The grid's z as minigan.gan.run.Run draws its fixed_z: both libraries' grids show the same z.
     n = 100 if twin.n_classes else N_GRID
     fixed = np.random.default_rng([cfg["seed"], 2]).standard_normal((n, cfg["z_dim"])).astype(np.float32)
     grid_y = np.repeat(np.arange(10), n // 10).astype(np.int64) if twin.n_classes else None

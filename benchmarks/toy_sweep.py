@@ -31,10 +31,11 @@ import time
 import numpy as np
 
 import minigan
-from minigan import data, metrics, nn, optim
+from minigan import data, nn, optim
 from minigan.autograd import no_grad
-from minigan.gan import GAN
-from minigan.models import Discriminator, Generator
+from minigan.gan.models import Discriminator, Generator
+from minigan.gan.trainer import GAN
+from minigan.measure import metrics
 
 
 def _mlp(n_in: int, width: int, n_out: int, depth: int) -> list[nn.Module]:

@@ -27,7 +27,8 @@ import numpy as np
 from _common import check, done, lesson_setup, out_dir, pause, show
 
 import minigan
-from minigan import data, losses, models, nn, optim, plots
+from minigan import data, losses, nn, optim
+from minigan.gan import models, plots
 
 args = lesson_setup(4, "The discriminator is a binary classifier", GOALS,
                     exercises=["sigmoid", "bce", "linear-backward", "adam"])

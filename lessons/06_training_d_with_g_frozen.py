@@ -60,8 +60,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, losses, metrics, models, optim, plots
-from minigan.gan import GAN
+from minigan import data, losses, optim
+from minigan.gan import GAN, models, plots
+from minigan.measure import metrics
 
 args = lesson_setup(6, "Training D while G is frozen", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step"])

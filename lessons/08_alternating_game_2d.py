@@ -27,8 +27,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
 import minigan
-from minigan import data, metrics, models, optim, plots
-from minigan.gan import GAN
+from minigan import data, optim
+from minigan.gan import GAN, models, plots
+from minigan.measure import metrics
 
 args = lesson_setup(8, "The alternating game on 2-D data", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step"])

@@ -19,8 +19,9 @@ GOALS = """After this lesson you can:
 import numpy as np
 from _common import check, done, lesson_setup, out_dir, pause, show
 
-from minigan import backend, data, metrics, models, optim, plots
-from minigan.gan import GAN
+from minigan import backend, data, optim
+from minigan.gan import GAN, models, plots
+from minigan.measure import metrics
 
 args = lesson_setup(10, "An MLP GAN on MNIST", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step"])

@@ -24,8 +24,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, metrics, models, optim, plots
-from minigan.gan import GAN
+from minigan import data, optim
+from minigan.gan import GAN, models, plots
+from minigan.measure import metrics
 
 args = lesson_setup(11, "DCGAN", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "im2col", "conv-transpose", "d-step", "g-step"])

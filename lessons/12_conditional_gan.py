@@ -27,8 +27,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import classifier, data, functional, models, optim, plots
-from minigan.gan import GAN
+from minigan import data, functional, optim
+from minigan.gan import GAN, models, plots
+from minigan.measure import classifier
 
 args = lesson_setup(12, "Conditional GAN: choose the digit", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step"])
@@ -126,7 +127,7 @@ pause()
 #
 # A digit classifier reads each sample; "obeys y" is the fraction read as the requested digit.
 # If minigan's CNN classifier is cached (`python -m minigan.classifier mnist` trains it once, a
-# few minutes, see `minigan.classifier`), the lesson uses it; otherwise a nearest-class-mean
+# few minutes, see `minigan.measure.classifier`), the lesson uses it; otherwise a nearest-class-mean
 # classifier built from the real images here. Either way it is measured on real images first,
 # so you know how far to trust it. Chance is 10%.
 

@@ -30,8 +30,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, gan_losses, losses, metrics, models, nn, optim, plots
-from minigan.gan import GAN, gradient_penalty
+from minigan import data, losses, nn, optim
+from minigan.gan import GAN, gradient_penalty, models, plots
+from minigan.gan import losses as gan_losses
+from minigan.measure import metrics
 
 args = lesson_setup(13, "The Wasserstein GAN", GOALS,
                     exercises=["sum-to", "sigmoid", "linear-backward", "adam", "d-step", "g-step", "gradient-penalty"])
@@ -362,7 +364,7 @@ show(fig, OUT / "g_gradient_vs_distance.png")
 # create_graph=True)` returns ∇_x f as a tensor with its own graph; the penalty built from it can
 # then be backpropagated like any loss. By hand, on a fresh 2-D critic, against the library (in
 # the classroom kit's student edition these lines are the exercise `gradient-penalty`, written in
-# `minigan/gan.py`, and the cell calls your function instead):
+# `minigan/gan/trainer.py`, and the cell calls your function instead):
 
 # %%
 critic = models.mlp((2,), hidden=64)[1]
@@ -370,7 +372,7 @@ real = minigan.tensor(data.sample("ring8", 128, rng))
 fake = minigan.randn(128, 2) * 0.3
 minigan.manual_seed(123)  # the penalty draws ε from the run's generator: same seed, same ε
 # BEGIN SOLUTION gradient-penalty
-# STUDENT: penalty = gradient_penalty(critic, real, fake)  # your minigan/gan.py, on the same ε
+# STUDENT: penalty = gradient_penalty(critic, real, fake)  # your minigan/gan/trainer.py, on the same ε
 eps = minigan.rand(128, 1)
 x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_()
 (g,) = minigan.grad(critic(x_hat).sum(), [x_hat], create_graph=True)  # ∇_x f(x̂): (128, 2), with a graph

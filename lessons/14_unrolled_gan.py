@@ -4,7 +4,7 @@ GOALS = """After this lesson you can:
 - split its gradient into the first-order part (D_K held fixed) and the second-order part (how D_K
   itself moves with G, through the K updates), compute both by hand with minigan.grad(..., create_graph=True),
   and say what each costs;
-- run minigan.unrolled.UnrolledGAN(..., unroll=K, second_order=False | True) and check that its G step
+- run minigan.gan.unrolled.UnrolledGAN(..., unroll=K, second_order=False | True) and check that its G step
   leaves D and D's optimizer exactly as they were;
 - make a vanilla GAN collapse and hop on ring8 (G learning 10x faster than D), and compare it with first-order
   unrolling (K = 10) and second-order unrolling (K = 5), counting modes with metrics.toy_quality.
@@ -33,9 +33,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, losses, metrics, models, optim, plots
-from minigan.gan import GAN
-from minigan.unrolled import UnrolledGAN, substituted
+from minigan import data, losses, optim
+from minigan.gan import GAN, models, plots
+from minigan.gan.unrolled import UnrolledGAN, substituted
+from minigan.measure import metrics
 
 args = lesson_setup(14, "The unrolled GAN", GOALS,
                     exercises=["sum-to", "sigmoid", "linear-backward", "adam", "d-step", "g-step"])
@@ -113,7 +114,7 @@ pause()
 # the formula above (θ_D ← θ_D − η ∂L_D/∂θ_D; the library's look-ahead uses D's own optimizer,
 # Adam here, whose step depends on the gradient differently). Each of the K updates is built with
 # `minigan.grad(..., create_graph=True)` on D run with the updated weights in place of its own
-# (`minigan.unrolled.substituted`), from G's fakes *not* detached, so θ_D^K is a function of θ_G
+# (`minigan.gan.unrolled.substituted`), from G's fakes *not* detached, so θ_D^K is a function of θ_G
 # in the graph. Then G's loss against D_K is differentiated twice: through everything (the full
 # gradient) and with θ_D^K detached (the first-order part). Their difference is the second-order
 # part. One unrolled D step moves θ_D by η × a gradient, so that part is, to first order, K·η times

@@ -33,8 +33,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import backend, models, optim
-from minigan.gan import GAN
+from minigan import backend, optim
+from minigan.gan import GAN, models
 
 args = lesson_setup(15, "NumPy vs CuPy: one switch, two machines", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "im2col", "conv-transpose", "d-step", "g-step"])

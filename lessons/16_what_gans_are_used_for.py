@@ -91,8 +91,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, losses, metrics, models, nn, ops, optim, plots
-from minigan.gan import GAN
+from minigan import autograd as ops
+from minigan import data, losses, nn, optim
+from minigan.gan import GAN, models, plots
+from minigan.measure import metrics
 
 args = lesson_setup(16, "What GANs are used for", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "im2col", "conv-transpose", "d-step", "g-step"])
@@ -367,7 +369,7 @@ show(fig, OUT / "truncation.png")
 # and G sends it across the hole in the ring, where no data lie: shrinking z moves samples off the
 # modes. The average face is a face, which is why the trick works for faces (and StyleGAN's
 # mapping network gives W an average worth pulling towards); for data whose modes are apart,
-# `minigan.truncation` implements a selection by the size of G's Jacobian instead (Tanielian et
+# `minigan.gan.truncation` implements a selection by the size of G's Jacobian instead (Tanielian et
 # al. 2020), which drops the z that G stretches across a gap.
 #
 # **Question 16.1.** Why does pix2pix's D see the input image as well as the output? What would a

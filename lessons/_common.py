@@ -131,7 +131,7 @@ def show(fig_or_path, path: Path | None = None) -> Path:
     """Save a figure and show it inline in a notebook; a script only saves it.
 
     ``show(fig, path)`` saves the matplotlib Figure to ``path``; ``show(path)`` takes a PNG (or GIF)
-    that a ``minigan.plots`` function already wrote. Returns the path, and prints it.
+    that a ``minigan.gan.plots`` function already wrote. Returns the path, and prints it.
     """
     if path is None:
         path = Path(fig_or_path)

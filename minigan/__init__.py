@@ -13,45 +13,16 @@ The public API follows PyTorch's names, so what a student learns here carries ov
 
 from minigan import backend
 from minigan.autograd import (
-    Function,
-    Tensor,
-    as_tensor,
-    enable_grad,
-    grad,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-    tensor,
+    Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, tensor,
 )
+from minigan.autograd import (  # the ops, under the names NumPy and PyTorch give them
+    abs, broadcast_to, clip, concat, exp, leaky_relu, log, matmul, max, mean, pow, relu, reshape,
+    sigmoid, softplus, sqrt, stack, sum, sum_to, tanh, transpose, var, where,
+)
+from minigan.autograd import conv2d, conv_transpose2d
+from minigan.autograd import arange, ones, ones_like, rand, randint, randn, zeros, zeros_like
 from minigan.backend import BackendError, current, manual_seed, use
-from minigan.conv import conv2d, conv_transpose2d
-from minigan.creation import arange, ones, rand, randint, randn, zeros, zeros_like, ones_like
 from minigan.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from minigan.ops import (
-    abs,
-    broadcast_to,
-    clip,
-    concat,
-    exp,
-    leaky_relu,
-    log,
-    matmul,
-    max,
-    mean,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    softplus,
-    sqrt,
-    stack,
-    sum,
-    sum_to,
-    tanh,
-    transpose,
-    var,
-    where,
-)
 from minigan import functional  # noqa: E402
 from minigan import nn  # noqa: E402
 from minigan import losses, optim  # noqa: E402

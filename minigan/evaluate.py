@@ -7,9 +7,9 @@
     python -m minigan.evaluate --dataset mnist --samples x.npy --labels y.npy --protocol test-8000/2000
 
 2-D toys (``ring8``, ``grid25``): PacGAN's modes covered, high-quality fraction and reverse
-KL (:func:`minigan.metrics.toy_quality`), beside the same scores of the data's own samples.
+KL (:func:`minigan.measure.metrics.toy_quality`), beside the same scores of the data's own samples.
 
-Images: through the dataset's classifier (:mod:`minigan.classifier`, trained and cached on
+Images: through the dataset's classifier (:mod:`minigan.measure.classifier`, trained and cached on
 first use) the Fréchet distance to the reference set, the class histogram, its KL to
 uniform, the classes covered and the classifier score, beside their calibration: the same
 scores of as many real training images (the floor of the distance) and of uniform noise in
@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 
 from minigan import backend
-from minigan.checkpoint import CheckpointError
-from minigan.classifier import PROTOCOLS
 from minigan.data import DATASETS, TOY_DATASETS, DataError, sample
-from minigan.metrics import COVERED_SHARE, image_quality, toy_quality
+from minigan.gan.checkpoint import CheckpointError
+from minigan.measure.classifier import PROTOCOLS
+from minigan.measure.metrics import COVERED_SHARE, image_quality, toy_quality
 
 __all__ = ["main", "evaluate_samples", "evaluate_run", "as_images", "as_points", "as_labels", "format_table",
            "EvaluateError"]
@@ -114,7 +114,7 @@ def _toy(x: Any, dataset: str, seed: int) -> dict[str, Any]:
 
 def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None, quiet: bool,
             labels: np.ndarray | None = None, protocol: str | None = None) -> dict[str, Any]:
-    from minigan.classifier import get_classifier, load_split
+    from minigan.measure.classifier import get_classifier, load_split
 
     imgs = as_images(x)
     labels = None if labels is None else as_labels(labels, len(imgs))  # checked before the classifier trains
@@ -157,11 +157,11 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet
     """Draw ``n`` samples (default 2,500 for toys, 10,000 for images) from a run and score them.
 
     ``data_dir`` defaults to the run's own ``data_dir``. ``keep`` < 1 (2-D toys): the samples
-    are Jacobian-truncated (:mod:`minigan.truncation`) and the result records ``keep``. A run
+    are Jacobian-truncated (:mod:`minigan.gan.truncation`) and the result records ``keep``. A run
     trained with ``--ema`` is sampled from its running average of G unless ``ema=False``; the
     result records which (``"ema"``).
     """
-    from minigan.run import Run
+    from minigan.gan.run import Run
     from minigan.sample import draw
 
     cfg = Run.load_config(run_dir)
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="seed of the noise z and of the calibration draws (default 0)")
     p.add_argument("--keep", type=number(float, "--keep", "a fraction in (0, 1]"), default=1.0,
                    help="with --run of a 2-D toy: Jacobian truncation, score the n samples of n / KEEP z where G "
-                        "stretches z least (e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
+                        "stretches z least (e.g. 0.9; default 1 = plain samples; see minigan.gan.truncation)")
     p.add_argument("--no-ema", action="store_true",
                    help="with --run of a run trained with --ema: score G's own weights, not their running average")
     p.add_argument("--data-dir", default=None, help="where the image files are (see minigan.data)")

@@ -11,10 +11,23 @@ from typing import Any
 import numpy as np
 
 from minigan import backend
-from minigan.autograd import Function, Tensor, is_grad_enabled
-from minigan.conv import conv2d, conv_transpose2d
-from minigan.ops import concat, leaky_relu, matmul, mean, relu, reshape, sigmoid, softplus, stack, tanh
-from minigan.ops import sum as _sum
+from minigan.autograd import (
+    Function,
+    Tensor,
+    concat,
+    is_grad_enabled,
+    leaky_relu,
+    matmul,
+    mean,
+    relu,
+    reshape,
+    sigmoid,
+    softplus,
+    stack,
+    tanh,
+)
+from minigan.autograd import sum as _sum
+from minigan.autograd.conv import conv2d, conv_transpose2d
 
 __all__ = [
     "linear",

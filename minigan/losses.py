@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigan import backend
-from minigan.autograd import Tensor, as_tensor
-from minigan.ops import astype, clip, log, mean, softplus
+from minigan.autograd import Tensor, as_tensor, astype, clip, log, mean, softplus
 
 __all__ = [
     "BCE_EPS",

@@ -25,7 +25,7 @@ import numpy as np
 from minigan import backend, init
 from minigan import functional as F
 from minigan.autograd import Tensor
-from minigan.conv import pair
+from minigan.autograd.conv import pair
 from minigan.module import LoadResult, Module, Parameter, frozen
 
 __all__ = [

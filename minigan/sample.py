@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan import backend, plots, truncation
+from minigan import backend
 from minigan.autograd import Tensor
-from minigan.checkpoint import CheckpointError
+from minigan.gan import plots, truncation
+from minigan.gan.checkpoint import CheckpointError
 
 __all__ = ["main", "draw"]
 
@@ -29,10 +30,10 @@ def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
          backend_name: str | None = None, keep: float = 1.0, ema: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """n samples (host array in the data's scale) from the run in ``run_dir``, and their labels if conditional.
 
-    ``keep`` < 1: Jacobian truncation (:mod:`minigan.truncation`): n / keep noise vectors are
+    ``keep`` < 1: Jacobian truncation (:mod:`minigan.gan.truncation`): n / keep noise vectors are
     drawn and the n where G stretches z least are kept (2-D toys; drops the bridges between modes).
     """
-    from minigan.run import Run
+    from minigan.gan.run import Run
 
     m = truncation.n_to_draw(n, keep)
     run = Run.open(run_dir, backend_name)
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", choices=("numpy", "cupy"), default=None, help="override the run's backend")
     p.add_argument("--keep", type=number(float, "--keep", "a fraction in (0, 1]"), default=1.0,
                    help="2-D toys: Jacobian truncation, draw n / KEEP z and keep the n where G stretches z least "
-                        "(e.g. 0.9; default 1 = plain samples; see minigan.truncation)")
+                        "(e.g. 0.9; default 1 = plain samples; see minigan.gan.truncation)")
     p.add_argument("--no-ema", action="store_true",
                    help="a run trained with --ema: sample G's own weights, not their running average")
     args = p.parse_args(argv)
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if out:
         if x.ndim == 2 and x.shape[1] == 2:
             from minigan.data import modes, sample
-            from minigan.run import Run
+            from minigan.gan.run import Run
 
             name = Run.load_config(args.run)["dataset"]
             real = sample(name, args.n, np.random.default_rng(args.seed + 1))

@@ -16,7 +16,7 @@ The run folder (``--out``) holds:
     d_outputs.png       mean D(x) and mean D(G(z)); for the BCE losses both would be 1/2 at p_g = p_data
     field.png           2-D data: real and generated points over D's heatmap (as in GAN Lab)
     training.gif        2-D data: the frames as an animation (once there is one)
-    checkpoint.npz      everything needed to resume exactly (see minigan.checkpoint)
+    checkpoint.npz      everything needed to resume exactly (see minigan.gan.checkpoint)
     metrics.json        written by python -m minigan.evaluate, not by training
 
 --resume DIR continues the run in DIR (wherever it was moved or copied). It may change how far
@@ -42,10 +42,12 @@ from typing import Any
 
 import numpy as np
 
-from minigan import backend, checkpoint, gan, models
-from minigan.checkpoint import CheckpointError
+from minigan import backend
 from minigan.data import DATASETS, TOY_DATASETS, DataError
-from minigan.run import Run
+from minigan.gan import checkpoint, models
+from minigan.gan import trainer as gan
+from minigan.gan.checkpoint import CheckpointError
+from minigan.gan.run import Run
 
 __all__ = ["main", "parse_args", "resolve_config", "DEFAULTS"]
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import gan
 from minigan.data import DataLoader
-from minigan.run import Run
+from minigan.gan import trainer as gan
+from minigan.gan.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -64,7 +64,7 @@ def test_torch_twin_has_the_same_weights():
     import numpy as np
 
     import minigan
-    from minigan import models
+    from minigan.gan import models
 
     G, _ = models.build("dcgan", (1, 28, 28))
     twin = bench_train.torch_twin(G.body).eval()

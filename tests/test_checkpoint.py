@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import checkpoint, nn, optim
-from minigan.checkpoint import CheckpointError
+from minigan import nn, optim
+from minigan.gan import checkpoint
+from minigan.gan.checkpoint import CheckpointError
 
 
 def _assert_same_tree(got, expected):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import backend, classifier
-from minigan.classifier import Classifier, cross_entropy, log_softmax
+from minigan import backend
 from minigan.data import datasets, write_idx
 from minigan.gradcheck import gradcheck
+from minigan.measure import classifier
+from minigan.measure.classifier import Classifier, cross_entropy, log_softmax
 
 MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 needs_mnist = pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(),

@@ -9,8 +9,10 @@ import sys
 
 import pytest
 
-from minigan import classroom, exercises
-from minigan.exercises import KitError, parse_regions
+from minigan.classroom import __main__ as cli
+from minigan.classroom import kit as classroom
+from minigan.classroom import markers as exercises
+from minigan.classroom.markers import KitError, parse_regions
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def test_the_registry_comes_from_the_markers(kit):
     assert sum(e.points for e in kit) == 100
     sigmoid = kit[ids.index("sigmoid")]
     assert (sigmoid.points, sigmoid.title) == (5, "the logistic sigmoid, forward and backward")
-    assert sigmoid.where == "minigan/ops.py: Sigmoid.forward, Sigmoid.backward"
+    assert sigmoid.where == "minigan/autograd/elementwise.py: Sigmoid.forward, Sigmoid.backward"
     assert kit[ids.index("linear-backward")].where == "minigan/functional.py: Linear.backward"
 
 
@@ -80,7 +82,7 @@ def test_the_edition_imports_and_a_stub_raises_its_exercise(edition):
 
 def test_release_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("mine")
-    assert classroom.main(["release", "--out", str(tmp_path)]) == 2
+    assert cli.main(["release", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err == (f"error: {tmp_path} is not an empty folder, and release never overwrites: "
                    "choose a new folder or delete this one first.\n")
@@ -89,18 +91,18 @@ def test_release_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
 
 def test_release_only_some_exercises(tmp_path, capsys):
     out = tmp_path / "week1"
-    assert classroom.main(["release", "--out", str(out), "--only", "sigmoid,adam"]) == 0
+    assert cli.main(["release", "--out", str(out), "--only", "sigmoid,adam"]) == 0
     assert "2 exercises (15 points)" in capsys.readouterr().out
-    assert "Exercise sigmoid:" in (out / "minigan/ops.py").read_text()
-    assert "Exercise sum-to:" not in (out / "minigan/ops.py").read_text()  # left solved
+    assert "Exercise sigmoid:" in (out / "minigan/autograd/elementwise.py").read_text()
+    assert "Exercise sum-to:" not in (out / "minigan/autograd/shapes.py").read_text()  # left solved
     assert [x["id"] for x in json.loads((out / "exercises.json").read_text())["exercises"]] == ["sigmoid", "adam"]
-    assert classroom.main(["release", "--out", str(tmp_path / "x"), "--only", "sigmoid,softmax"]) == 2
+    assert cli.main(["release", "--out", str(tmp_path / "x"), "--only", "sigmoid,softmax"]) == 2
     assert "No exercise is called softmax: choose among adam, bce" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
 def test_grading_a_fresh_release_gives_nothing(edition, capsys):
-    assert classroom.main(["grade", str(edition), "--json"]) == 0
+    assert cli.main(["grade", str(edition), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["total"], report["possible"]) == (0, 100)
     assert len(report["exercises"]) == len(exercises.EXERCISE_TESTS)
@@ -112,10 +114,10 @@ def test_a_solved_exercise_earns_its_points_and_only_its_own(edition, tmp_path, 
     shutil.copytree(edition, mine)
     # A solution of her own, not the library's: split on the sign so that e^-|x| never overflows, and the
     # derivative from the output.
-    fill_in(mine, "minigan/ops.py", "sigmoid", ["xp = backend.get_array_module(x)", "e = xp.exp(-xp.abs(x))",
+    fill_in(mine, "minigan/autograd/elementwise.py", "sigmoid", ["xp = backend.get_array_module(x)", "e = xp.exp(-xp.abs(x))",
                                                 "return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))"])
-    fill_in(mine, "minigan/ops.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
-    assert classroom.main(["grade", str(mine)]) == 0
+    fill_in(mine, "minigan/autograd/elementwise.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
+    assert cli.main(["grade", str(mine)]) == 0
     table = capsys.readouterr().out.splitlines()
     sigmoid = next(row for row in table if row.startswith("sigmoid "))
     assert sigmoid.split()[-3:] == ["5/5", "6/6", "passed"]  # points, tests, status
@@ -126,9 +128,9 @@ def test_the_naive_sigmoid_fails_its_tests(edition, tmp_path, capsys):
     carol = tmp_path / "carol"
     shutil.copytree(edition, carol)
     # Right values everywhere, but exp(-x) overflows for x << 0: numerically unsafe, so no points.
-    fill_in(carol, "minigan/ops.py", "sigmoid", ["xp = backend.get_array_module(x)", "return 1.0 / (1.0 + xp.exp(-x))"])
-    fill_in(carol, "minigan/ops.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
-    assert classroom.main(["grade", str(carol), "--only", "sigmoid"]) == 0
+    fill_in(carol, "minigan/autograd/elementwise.py", "sigmoid", ["xp = backend.get_array_module(x)", "return 1.0 / (1.0 + xp.exp(-x))"])
+    fill_in(carol, "minigan/autograd/elementwise.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
+    assert cli.main(["grade", str(carol), "--only", "sigmoid"]) == 0
     row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("sigmoid "))
     assert "0/5     5/6    failed" in row, row  # points, tests passed, status
     assert "overflow encountered in exp" in row
@@ -137,7 +139,7 @@ def test_the_naive_sigmoid_fails_its_tests(edition, tmp_path, capsys):
 def test_wrong_broken_and_unmarked_answers_earn_nothing(edition, tmp_path):
     bob = tmp_path / "bob"
     shutil.copytree(edition, bob)
-    fill_in(bob, "minigan/ops.py", "sum-to", ["return a"])  # runs, but sums nothing
+    fill_in(bob, "minigan/autograd/shapes.py", "sum-to", ["return a"])  # runs, but sums nothing
     fill_in(bob, "minigan/optim.py", "adam", ["p.data -= self.lr * g +"])  # a syntax error
     losses = bob / "minigan/losses.py"  # the markers of one bce region deleted
     text = losses.read_text()
@@ -152,15 +154,15 @@ def test_wrong_broken_and_unmarked_answers_earn_nothing(edition, tmp_path):
 
 
 def test_grade_refuses_what_is_not_a_student_edition(tmp_path, capsys):
-    assert classroom.main(["grade", str(tmp_path)]) == 2
+    assert cli.main(["grade", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path} is not a student edition (no exercise markers")
-    assert classroom.main(["grade", str(tmp_path / "missing")]) == 2
+    assert cli.main(["grade", str(tmp_path / "missing")]) == 2
     assert "is not a folder: pass the folder of a student edition." in capsys.readouterr().err
 
 
 def test_check_proves_the_kit_sound(capsys):
     """Every exercise's tests all fail with it stubbed and all pass with it solved; ~25 s on one core."""
-    assert classroom.main(["check", "--jobs", "2"]) == 0, capsys.readouterr().out
+    assert cli.main(["check", "--jobs", "2"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert "sound: 11 exercises, 100 points" in out
     assert out.count(" ok\n") == len(exercises.EXERCISE_TESTS)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from minigan import classroom
-from minigan.exercises import KitError, lesson_exercises, lesson_files, parse_cuts, registry
+from minigan.classroom import kit as classroom
+from minigan.classroom.markers import KitError, lesson_exercises, lesson_files, parse_cuts, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(p.name for p in lesson_files(ROOT))

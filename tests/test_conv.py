@@ -1,4 +1,4 @@
-"""Tests of minigan.conv: conv2d and conv_transpose2d against references written from the
+"""Tests of minigan.autograd.conv: conv2d and conv_transpose2d against references written from the
 definition, their adjointness (and im2col/col2im's), first and second derivatives with
 respect to input, weight and bias on every backend, float32 kept, the DCGAN shapes, the
 errors a user can cause, and NumPy/CuPy parity."""
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import backend, conv
-from minigan.conv import col2im, conv2d, conv_transpose2d, im2col, pair
+from minigan import backend
+from minigan.autograd import conv
+from minigan.autograd.conv import col2im, conv2d, conv_transpose2d, im2col, pair
 
 # --------------------------------------------------------------------------- references
 

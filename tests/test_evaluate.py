@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from minigan import classifier, evaluate, train
+from minigan import evaluate, train
 from minigan.data import datasets, modes, write_idx
+from minigan.measure import classifier
 
 
 @pytest.fixture(autouse=True)

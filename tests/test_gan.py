@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import gan, models, optim
+from minigan import optim
+from minigan.gan import models
+from minigan.gan import trainer as gan
 
 
 def params(module):

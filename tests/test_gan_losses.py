@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import gan_losses
+from minigan.gan import losses as gan_losses
 from minigan.gradcheck import numerical_grad
 
 N_REAL, N_FAKE = 5, 3  # different batch sizes: each mean is over its own batch

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from minigan.exercises import lesson_exercises
+from minigan.classroom.markers import lesson_exercises
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 TRACER = Path(__file__).resolve().parent / "trace_exercises.py"

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from minigan import metrics
 from minigan.data import modes
+from minigan.measure import metrics
 
 
 def with_moments(rng, n, mean, cov_sqrt):

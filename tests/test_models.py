@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import models, nn
+from minigan import nn
+from minigan.gan import models
 
 
 def describe(layer):

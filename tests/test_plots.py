@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import minigan
-from minigan import plots
+from minigan.gan import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,8 +14,10 @@ import signal
 import numpy as np
 import pytest
 
-from minigan import checkpoint, gan, run, train
+from minigan import train
 from minigan.data import datasets
+from minigan.gan import checkpoint, run
+from minigan.gan import trainer as gan
 
 RING = ["--dataset", "ring8", "--batch-size", 32, "--z-dim", 4, "--width", 16, "--lr-decay", "none"]
 LINEAR = [*RING[:-2], "--lr-decay", "linear"]

@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minigan import checkpoint, gan, sample, train
+from minigan import sample, train
 from minigan.data import datasets
+from minigan.gan import checkpoint
+from minigan.gan import trainer as gan
 
 MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 needs_mnist = pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(),
@@ -267,8 +269,8 @@ def test_conditional_run_draws_one_row_per_class(tmp_path):
 @needs_mnist
 def test_test_split_run_never_sees_the_evaluation_reference(tmp_path):
     """--split test trains on the classifier's 8,000; its 2,000 reference images stay unseen."""
-    from minigan.classifier import load_split
-    from minigan.run import Run
+    from minigan.gan.run import Run
+    from minigan.measure.classifier import load_split
 
     args = train.parse_args(["--dataset", "mnist", "--split", "test", "--model", "mlp", "--steps", "1",
                              "--data-dir", str(MNIST), "--out", str(tmp_path / "r")])
@@ -288,7 +290,7 @@ def test_standardize_scales_the_toy_networks_and_is_kept_for_sampling(tmp_path):
                      "--out", out) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["standardize"] is True
-    from minigan.run import Run
+    from minigan.gan.run import Run
 
     run = Run.open(out)
     assert run.gan.G.body[-1].factor == pytest.approx(2.8289, abs=1e-4)  # grid25's spread

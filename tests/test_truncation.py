@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import backend, evaluate, nn, sample, train, truncation
-from minigan.models import Generator
+from minigan import backend, evaluate, nn, sample, train
+from minigan.gan import truncation
+from minigan.gan.models import Generator
 
 
 def _tensor(a):
@@ -89,7 +90,7 @@ def test_draw_keeps_the_least_stretched_of_n_over_keep(ring_run):
     same, _ = sample.draw(ring_run, 50, seed=4, keep=1.0)
     np.testing.assert_array_equal(plain, same)
     cut, _ = sample.draw(ring_run, 50, seed=4, keep=0.5)  # the 50 of 100 z (same seed) with the smallest norms
-    from minigan.run import Run
+    from minigan.gan.run import Run
 
     run = Run.open(ring_run)
     z = np.random.default_rng(4).standard_normal((100, 2)).astype(np.float32)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import models, nn, optim, train
-from minigan.unrolled import UnrolledGAN, substituted
+from minigan import nn, optim, train
+from minigan.gan import models
+from minigan.gan.unrolled import UnrolledGAN, substituted
 
 
 def state(module):

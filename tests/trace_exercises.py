@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(script: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from minigan.exercises import scan
+    from minigan.classroom.markers import scan
 
     lines: dict[tuple[str, int], str] = {}  # (absolute file, line number from 1) -> exercise id
     functions: set[tuple[str, str]] = set()

@@ -3,7 +3,9 @@
 import numpy as np
 
 import minigan
-from minigan import gan, models, optim
+from minigan import optim
+from minigan.gan import models
+from minigan.gan import trainer as gan
 
 LR = 0.1
 

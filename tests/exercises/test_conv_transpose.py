@@ -1,4 +1,4 @@
-"""Exercise conv-transpose: the transposed convolution (minigan/conv.py, ConvTranspose2d.forward)."""
+"""Exercise conv-transpose: the transposed convolution (minigan/autograd/conv.py, ConvTranspose2d.forward)."""
 
 import numpy as np
 import pytest

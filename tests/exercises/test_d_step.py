@@ -1,11 +1,13 @@
-"""Exercise d-step: the discriminator's step with G held fixed (minigan/gan.py, GAN.d_step)."""
+"""Exercise d-step: the discriminator's step with G held fixed (minigan/gan/trainer.py, GAN.d_step)."""
 
 import numpy as np
 import pytest
 from _gan_helpers import LR, put_stale_gradients, replayed_noise, sigma, small_gan, snapshot
 
 import minigan
-from minigan import gan, gan_losses, losses
+from minigan import losses
+from minigan.gan import losses as gan_losses
+from minigan.gan import trainer as gan
 
 
 def expected_step(g, real, y=None, penalty=None):

@@ -1,11 +1,12 @@
-"""Exercise g-step: the generator's step through a fixed D (minigan/gan.py, GAN.g_step)."""
+"""Exercise g-step: the generator's step through a fixed D (minigan/gan/trainer.py, GAN.g_step)."""
 
 import numpy as np
 import pytest
 from _gan_helpers import LR, put_stale_gradients, replayed_noise, sigma, small_gan, snapshot
 
 import minigan
-from minigan import gan, losses
+from minigan import losses
+from minigan.gan import trainer as gan
 
 
 def expected_step(g, n, g_loss):

@@ -1,10 +1,11 @@
-"""Exercise gradient-penalty: WGAN-GP's penalty and its double backprop (minigan/gan.py, gradient_penalty)."""
+"""Exercise gradient-penalty: WGAN-GP's penalty and its double backprop (minigan/gan/trainer.py, gradient_penalty)."""
 
 import numpy as np
 import pytest
 
 import minigan
-from minigan import gan, nn
+from minigan import nn
+from minigan.gan import trainer as gan
 
 
 def unit_critic(w):

@@ -1,10 +1,10 @@
-"""Exercise im2col: the patch matrix that makes a convolution one matrix product (minigan/conv.py, im2col)."""
+"""Exercise im2col: the patch matrix that makes a convolution one matrix product (minigan/autograd/conv.py, im2col)."""
 
 import numpy as np
 import pytest
 
 import minigan
-from minigan import conv
+from minigan.autograd import conv
 
 # (N, C, H, W), kernel, stride, pad
 CASES = {

@@ -1,11 +1,11 @@
-"""Exercise sigmoid: the logistic sigmoid's forward and backward (minigan/ops.py, Sigmoid)."""
+"""Exercise sigmoid: the logistic sigmoid's forward and backward (minigan/autograd/elementwise.py, Sigmoid)."""
 
 import warnings
 
 import numpy as np
 
 import minigan
-from minigan import ops
+from minigan import autograd as ops
 
 
 def sigma(x):

@@ -1,10 +1,10 @@
-"""Exercise sum-to: summing a broadcast gradient back to its input's shape (minigan/ops.py)."""
+"""Exercise sum-to: summing a broadcast gradient back to its input's shape (minigan/autograd/shapes.py)."""
 
 import numpy as np
 import pytest
 
 import minigan
-from minigan import ops
+from minigan import autograd as ops
 
 # (shape of the broadcast array, shape it came from); never equal, so every case runs the exercise.
 CASES = [

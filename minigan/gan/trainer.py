@@ -42,9 +42,11 @@ from typing import Any
 
 import numpy as np
 
-from minigan import backend, gan_losses, losses, ops
+from minigan import autograd as ops
+from minigan import backend, losses
 from minigan.autograd import Tensor, grad, no_grad
-from minigan.creation import rand, randn
+from minigan.autograd.creation import rand, randn
+from minigan.gan import losses as gan_losses
 from minigan.module import Module, frozen
 from minigan.optim import Optimizer
 

@@ -44,9 +44,8 @@ from typing import Any
 
 from minigan import functional as F
 from minigan import init, nn
-from minigan.autograd import Tensor
-from minigan.ops import concat, reshape
-from minigan.ops import sum as sum_
+from minigan.autograd import Tensor, concat, reshape
+from minigan.autograd import sum as sum_
 
 __all__ = ["MODELS", "Generator", "Discriminator", "ProjectionDiscriminator", "mlp", "dcgan", "build"]
 

@@ -9,7 +9,7 @@ drops modes has few modes covered and a large reverse KL; one that smears betwee
 modes has a low high-quality fraction.
 
 Images (MNIST, Fashion-MNIST, ...), through a classifier of the dataset
-(:mod:`minigan.classifier`): the Fréchet distance between Gaussians fitted to its
+(:mod:`minigan.measure.classifier`): the Fréchet distance between Gaussians fitted to its
 penultimate features of the samples and of the reference (test) images (FID with a
 small CNN in place of Inception: comparable across runs scored by the same classifier,
 not with published FIDs); the histogram of predicted classes, its KL to uniform and the
@@ -52,7 +52,7 @@ def toy_quality(samples: Any, dataset: str) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- images
 #
-# Images are scored through a classifier trained on the dataset (minigan.classifier): its
+# Images are scored through a classifier trained on the dataset (minigan.measure.classifier): its
 # class probabilities p(y|x) and its 128-d penultimate features phi(x).
 
 COVERED_SHARE = 0.1  # a class is covered when it gets >= 10% of its uniform share (1% of samples for 10 classes)
@@ -137,7 +137,7 @@ def classifier_score(probs: Any, eps: float = 1e-12) -> float:
 
 def image_quality(samples: Any, dataset: str, classifier: Any, reference: Any,
                   reference_features: np.ndarray | None = None) -> dict[str, Any]:
-    """Scores of images (N, 1, 28, 28) in [-1, 1] through ``classifier`` (see minigan.classifier):
+    """Scores of images (N, 1, 28, 28) in [-1, 1] through ``classifier`` (see minigan.measure.classifier):
 
     - ``fd``: frechet_distance of phi(samples) to phi(reference), the reference set's images;
     - ``histogram``: the K class counts of argmax p(y|x); ``class_kl``: its kl_to_uniform;

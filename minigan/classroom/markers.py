@@ -64,10 +64,10 @@ EXERCISE_TESTS: dict[str, tuple[str, ...]] = {
     "gradient-penalty": ("tests/exercises/test_gradient_penalty.py",),
 }
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout: minigan/, tests/, setup.cfg
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: minigan/, tests/, setup.cfg
 PACKAGE = "minigan"
 TESTS_DIR = "tests/exercises"
-KIT_FILES = {"minigan/exercises.py", "minigan/classroom.py"}  # the kit itself: not scanned, not handed out
+KIT_DIR = "minigan/classroom"  # the kit itself: not scanned, not handed out
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN EXERCISE (?P<id>[a-z0-9]+(?:-[a-z0-9]+)*) "
                    r"\((?P<points>\d+) points?\): (?P<title>\S.*?)\s*$")
@@ -115,7 +115,7 @@ class KitError(Exception):
 class Region:
     """One marked region of one file. Lines keep their line endings; indices count from 0."""
 
-    path: str  # relative to the checkout, e.g. "minigan/ops.py"
+    path: str  # relative to the checkout, e.g. "minigan/autograd/shapes.py"
     begin: int  # the BEGIN line
     end: int  # the END line
     id: str
@@ -206,7 +206,7 @@ def rewrite(text: str, regions: Sequence[Region], inner: Callable[[Region], Sequ
 def source_files(root: Path) -> list[Path]:
     """The library's .py files under ``root``/minigan, without the kit's own."""
     return [p for p in sorted((root / PACKAGE).rglob("*.py"))
-            if "__pycache__" not in p.parts and p.relative_to(root).as_posix() not in KIT_FILES]
+            if "__pycache__" not in p.parts and not p.relative_to(root).as_posix().startswith(KIT_DIR + "/")]
 
 
 def scan(root: Path, strict: bool = True) -> dict[str, list[Region]]:

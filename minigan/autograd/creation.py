@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigan import backend
-from minigan.autograd import Tensor
+from minigan.autograd.tensor import Tensor
 
 __all__ = ["zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "randint", "arange"]
 

@@ -1,6 +1,6 @@
 """A small CNN classifier, trained with minigan itself, that scores a GAN's images.
 
-The metrics of :mod:`minigan.metrics` need a network that knows the dataset: its
+The metrics of :mod:`minigan.measure.metrics` need a network that knows the dataset: its
 class probabilities p(y|x) give the class histogram and the classifier score, and its
 128-d penultimate features phi(x) give the Fréchet distance (FID with this network in
 place of Inception). The network::

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from minigan import ops
+from minigan import autograd as ops
 from minigan.autograd import Tensor, grad
-from minigan.gan import GAN, _finite
+from minigan.gan.trainer import GAN, _finite
 from minigan.module import Module
 from minigan.optim import Adam
 

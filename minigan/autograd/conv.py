@@ -43,8 +43,10 @@ from __future__ import annotations
 from typing import Any
 
 from minigan import backend
-from minigan.autograd import Function, Tensor, is_grad_enabled
-from minigan.ops import sum as _sum
+from minigan.autograd.engine import is_grad_enabled
+from minigan.autograd.function import Function
+from minigan.autograd.reductions import sum as _sum
+from minigan.autograd.tensor import Tensor
 
 Pair = tuple[int, int]
 

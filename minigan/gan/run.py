@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from minigan import backend, checkpoint, gan, models, optim, plots
+from minigan import backend, optim
 from minigan.autograd import Tensor
 from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample, split_test_files, toy_scale
-from minigan.unrolled import UnrolledGAN
+from minigan.gan import checkpoint, models, plots
+from minigan.gan import trainer as gan
+from minigan.gan.unrolled import UnrolledGAN
 
 __all__ = ["Run", "METRICS", "N_TOY"]
 

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigan.autograd import Tensor
+from minigan.autograd import Tensor, mean, relu
 from minigan.losses import _array_pair, _pair
-from minigan.ops import mean, relu
 
 __all__ = [
     "lsgan_d_loss", "lsgan_d_loss_grad", "lsgan_g_loss", "lsgan_g_loss_grad",

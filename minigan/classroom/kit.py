@@ -9,7 +9,7 @@
     python -m minigan.classroom check                 is the kit sound?
 
 The exercises are regions of the library's own source between ``# BEGIN EXERCISE`` and
-``# END EXERCISE`` markers (see ``minigan.exercises``). The student edition is the package
+``# END EXERCISE`` markers (see ``minigan.classroom.markers``). The student edition is the package
 with every region's solution replaced by a stub that raises ``NotImplementedError``, the
 hints kept, plus the exercise tests, the lessons (the solutions they state and the answers to
 their written questions cut) and what ``pip install -e .`` needs. A lesson whose exercises are
@@ -25,7 +25,6 @@ table still shows how many passed. The instructor's guide is docs/classroom.md.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import os
@@ -39,9 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from minigan.exercises import (
+from minigan.classroom.markers import (
     EXERCISE_TESTS,
-    KIT_FILES,
+    KIT_DIR,
     LESSONS_DIR,
     PACKAGE,
     ROOT,
@@ -62,7 +61,7 @@ from minigan.exercises import (
     source_files,
 )
 
-__all__ = ["Result", "release", "grade", "solve", "check", "lessons_table", "answers", "main"]
+__all__ = ["Result", "release", "grade", "solve", "check", "lessons_table", "answers", "grade_report", "table"]
 
 PROJECT_FILES = ("setup.cfg", "pyproject.toml")  # so that a student can `pip install -e .`
 MANIFEST = "exercises.json"  # the edition's exercises, written by release, read by grade
@@ -78,8 +77,7 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 def _copy_package(root: Path, dst: Path) -> None:
     _copy_tree(root / PACKAGE, dst / PACKAGE)
-    for kit_file in KIT_FILES:
-        (dst / kit_file).unlink(missing_ok=True)
+    shutil.rmtree(dst / KIT_DIR, ignore_errors=True)
 
 
 def release(out: Path, only: Sequence[str] | None = None, root: Path = ROOT,
@@ -394,7 +392,7 @@ def check(jobs: int = 1, root: Path = ROOT, echo: Callable[[str], None] = print)
     exercises = registry(root)
     for e in exercises:
         if not e.tests:
-            problems.append(f"exercise {e.id} has no tests: add it to EXERCISE_TESTS in minigan/exercises.py.")
+            problems.append(f"exercise {e.id} has no tests: add it to EXERCISE_TESTS in minigan/classroom/markers.py.")
         problems += [f"exercise {e.id}: its test file {t} does not exist." for t in e.tests
                      if not (root / t.split("::")[0]).exists()]
         problems += [f"exercise {e.id}: move its test {t} into {TESTS_DIR}/, the folder students get." for t in e.tests
@@ -425,7 +423,7 @@ def check(jobs: int = 1, root: Path = ROOT, echo: Callable[[str], None] = print)
         if not ok_solved:
             problems.append(f"{e.id}: the full library fails its tests ({f.status}: {f.detail}).")
     problems += [f"{p}: solving a fresh release did not give back the library's file." for p in differ]
-    echo(_table(("exercise", "points", "fail when stubbed", "pass when solved", "verdict"), rows))
+    echo(table(("exercise", "points", "fail when stubbed", "pass when solved", "verdict"), rows))
     if problems:
         echo("\n".join(problems))
     else:
@@ -477,13 +475,13 @@ def answers(root: Path = ROOT) -> str:
 # --------------------------------------------------------------------------- command line
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
                      for row in [header, *rows])
 
 
-def _grade_report(results: list[Result], as_json: bool) -> str:
+def grade_report(results: list[Result], as_json: bool) -> str:
     earned, possible = sum(r.points for r in results), sum(r.possible for r in results)
     if as_json:
         return json.dumps({"total": earned, "possible": possible, "exercises": [asdict(r) for r in results]},
@@ -492,55 +490,4 @@ def _grade_report(results: list[Result], as_json: bool) -> str:
              "-" if r.tests_total is None else f"{r.tests_passed}/{r.tests_total}",
              r.status + (f" ({r.detail})" if r.detail and r.status != "passed" else "")) for r in results]
     rows.append(("total", "", f"{earned}/{possible}", "", ""))
-    return _table(("exercise", "title", "points", "tests", "status"), rows)
-
-
-def _ids(text: str) -> list[str]:
-    return [i.strip() for i in text.split(",") if i.strip()]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minigan.classroom", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="the exercises: id, points, title, where, tests")
-    p = sub.add_parser("release", help="write the student edition")
-    p.add_argument("--out", required=True, type=Path, help="a new or empty folder")
-    p.add_argument("--only", type=_ids, help="stub only these exercises (comma-separated ids)")
-    p.add_argument("--with-reference", action="store_true",
-                   help="ship reference/, the solved package, so that MINIGAN_REFERENCE=1 runs any lesson")
-    sub.add_parser("lessons", help="which exercises each lesson runs (a Markdown table)")
-    sub.add_parser("answers", help="the instructor's answers to the lessons' written questions (Markdown)")
-    p = sub.add_parser("grade", help="grade a student edition, each exercise in isolation")
-    p.add_argument("dir", type=Path, help="the student's copy of the edition")
-    p.add_argument("--json", action="store_true", help="print one JSON object (for a learning-management system)")
-    p.add_argument("--only", type=_ids, help="grade only these exercises (comma-separated ids)")
-    p.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds per exercise's tests (default 300)")
-    p = sub.add_parser("check", help="prove the kit sound (about 25 s on one core)")
-    p.add_argument("--jobs", type=int, default=1, help="exercises tested at once (default 1)")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "list":
-            rows = [(e.id, str(e.points), e.title, e.where, " ".join(e.tests) or "NONE") for e in registry()]
-            print(_table(("exercise", "points", "title", "where", "tests"), rows))
-        elif args.command == "release":
-            chosen = release(args.out, args.only, with_reference=args.with_reference)
-            print(f"Wrote the student edition of {len(chosen)} exercises "
-                  f"({sum(e.points for e in chosen)} points) to {args.out}"
-                  + (", with the reference solutions in reference/." if args.with_reference else "."))
-        elif args.command == "lessons":
-            print(lessons_table(), end="")
-        elif args.command == "answers":
-            print(answers(), end="")
-        elif args.command == "grade":
-            print(_grade_report(grade(args.dir, args.only, args.jobs, args.timeout), args.json))
-        else:
-            return 0 if check(args.jobs) else 1
-    except KitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return table(("exercise", "title", "points", "tests", "status"), rows)
