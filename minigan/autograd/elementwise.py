@@ -3,56 +3,64 @@
 from __future__ import annotations
 
 from minigan import backend
-from minigan.autograd.function import Function
+from minigan.autograd.function import Array, Function
 from minigan.autograd.tensor import Tensor
 
 # --------------------------------------------------------------------------- elementwise functions
 
 
 class Exp(Function):
-    def forward(self, x):
+    """y = e^x;  gx = gy y."""
+
+    def forward(self, x: Array) -> Array:
         return backend.get_array_module(x).exp(x)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return gy * self.output()  # d/dx e^x = e^x
 
 
 class Log(Function):
-    def forward(self, x):
+    """y = log x;  gx = gy / x."""
+
+    def forward(self, x: Array) -> Array:
         return backend.get_array_module(x).log(x)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         return gy / x
 
 
 class Sqrt(Function):
-    def forward(self, x):
+    """y = sqrt(x);  gx = gy / (2 y)."""
+
+    def forward(self, x: Array) -> Array:
         return backend.get_array_module(x).sqrt(x)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return gy / (2.0 * self.output())  # d/dx sqrt(x) = 1 / (2 sqrt(x))
 
 
 class Abs(Function):
-    def forward(self, x):
+    """y = |x|;  gx = gy sign(x) (0 at x = 0)."""
+
+    def forward(self, x: Array) -> Array:
         return backend.get_array_module(x).abs(x)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         return gy * Tensor(backend.get_array_module(x.data).sign(x.data))
 
 
 class Clip(Function):
-    """Clamp to [lo, hi]; the gradient passes where x is inside, is 0 outside."""
+    """y = x clamped to [lo, hi];  gx = gy where lo <= x <= hi, else 0."""
 
     def __init__(self, lo: float | None, hi: float | None) -> None:
         self.lo, self.hi = lo, hi
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         return backend.get_array_module(x).clip(x, self.lo, self.hi)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         # Python floats (not NumPy scalars), so the mask is built by whichever backend holds x.
         lo = -float("inf") if self.lo is None else float(self.lo)
@@ -100,10 +108,12 @@ def _check_float(name: str, x: Tensor) -> None:
 
 
 class ReLU(Function):
-    def forward(self, x):
+    """y = max(x, 0);  gx = gy where x > 0, else 0."""
+
+    def forward(self, x: Array) -> Array:
         return backend.get_array_module(x).maximum(x, 0)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         # The mask as a float 0/1 array: gy * mask has no data-dependent branch (np.where
         # on random signs mispredicts half its branches and ran 10x slower).
@@ -111,10 +121,12 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    """y = x where x > 0, else a x (a = slope);  gx = gy where x > 0, else a gy."""
+
     def __init__(self, slope: float) -> None:
         self.slope = slope
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         xp = backend.get_array_module(x)
         if 0.0 <= self.slope <= 1.0:
             # max(x, a x) is x for x > 0 and a x below, for 0 <= a <= 1: one temporary, in place,
@@ -123,7 +135,7 @@ class LeakyReLU(Function):
             return xp.maximum(y, x, out=y)
         return xp.where(x > 0, x, x * self.slope)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         slope = (x.data > 0).astype(x.dtype)  # 1 where x > 0, else a: 1 * (1 - a) + a, 0 * (1 - a) + a
         slope *= 1.0 - self.slope
@@ -132,7 +144,9 @@ class LeakyReLU(Function):
 
 
 class Sigmoid(Function):
-    def forward(self, x):
+    """y = sigma(x) = 1 / (1 + e^-x);  gx = gy y (1 - y)."""
+
+    def forward(self, x: Array) -> Array:
         # BEGIN EXERCISE sigmoid (5 points): the logistic sigmoid, forward and backward
         # HINT: forward gets a raw array; xp = backend.get_array_module(x) is NumPy or CuPy.
         # HINT: 1 / (1 + e^-x) overflows in e^-x for x << 0, and the tests treat that overflow as an
@@ -141,7 +155,7 @@ class Sigmoid(Function):
         return backend.get_array_module(x).tanh(x * 0.5) * 0.5 + 0.5
         # END EXERCISE
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         # BEGIN EXERCISE sigmoid (5 points): the logistic sigmoid, forward and backward
         # HINT: sigma'(x) = sigma(x) (1 - sigma(x)), and self.output() is the Tensor y = sigma(x).
         # HINT: write it with Tensor operations (gy * ...), not raw arrays, so that the backward
@@ -152,21 +166,25 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
-    def forward(self, x):
+    """y = tanh(x);  gx = gy (1 - y^2)."""
+
+    def forward(self, x: Array) -> Array:
         return backend.get_array_module(x).tanh(x)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         y = self.output()
         return gy * (1.0 - y * y)  # tanh' = 1 - tanh^2
 
 
 class Softplus(Function):
-    def forward(self, x):
+    """y = log(1 + e^x);  gx = gy sigma(x)."""
+
+    def forward(self, x: Array) -> Array:
         # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large |x|.
         xp = backend.get_array_module(x)
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         return gy * sigmoid(x)  # softplus' = sigma
 

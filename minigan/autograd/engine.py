@@ -1,22 +1,28 @@
 """The engine: grad mode, the reverse topological order, the chain rule, ``grad``.
 
-``y.backward()`` and ``minigan.grad(y, x)`` both land in ``_backward``: it visits the
-functions behind ``y`` in reverse topological order (every consumer before its
-producers), so each function runs its ``backward`` once, with every gradient
-flowing into its outputs already summed. With ``create_graph=True`` the backward
-pass is itself recorded, so its results can be differentiated again.
+- grad mode: while ``_grad_enabled`` is True, ``Function.__call__`` records each op on
+  tensors that require a gradient; ``no_grad()`` turns that off.
+- ``_topological_order``: the recorded functions behind the outputs, every consumer
+  before its producers.
+- ``_backward``: the chain rule in that order. Each function's ``backward`` runs once,
+  with every gradient flowing into its outputs already summed, and its input gradients
+  are added into the functions below (or into the leaves' ``.grad``).
+- ``grad``: the same pass, returning d(outputs)/d(inputs) instead of filling ``.grad``.
+  ``y.backward()`` and ``minigan.grad(y, x)`` both land in ``_backward``; with
+  ``create_graph=True`` the pass is itself recorded, so its results can be
+  differentiated again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from minigan import backend
+from minigan.autograd.tensor import Tensor, _is_array, as_tensor
 
 if TYPE_CHECKING:
     from minigan.autograd.function import Function
-from minigan.autograd.tensor import Tensor, _is_array, as_tensor
 
 # --------------------------------------------------------------------------- grad mode
 
@@ -43,10 +49,10 @@ class set_grad_enabled:
         global _grad_enabled
         _grad_enabled = self.prev
 
-    def __call__(self, fn):  # used as a decorator
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:  # used as a decorator
         mode = self.mode
 
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with set_grad_enabled(mode):
                 return fn(*args, **kwargs)
 
@@ -100,6 +106,7 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Function]:
 
 
 def _initial_grad(y: Tensor, g: Any) -> Tensor:
+    """dL/dy to start from: ``g`` checked against y, or 1 when y holds one value."""
     if g is None:
         if y.data.size != 1:
             raise RuntimeError(
@@ -124,8 +131,11 @@ def _backward(
     create_graph: bool,
     inputs: Sequence[Tensor] | None,
 ) -> list[Tensor | None] | None:
-    """The chain rule over the graph. Accumulates into leaves' ``.grad`` when
-    ``inputs`` is None; otherwise returns d(outputs)/d(inputs) and touches no ``.grad``."""
+    """The chain rule over the graph behind ``outputs``, seeded with ``grad_outputs``.
+
+    With ``inputs`` None, adds into every leaf's ``.grad`` (``y.backward()``); otherwise
+    returns d(outputs)/d(inputs) and touches no ``.grad`` (``grad``).
+    """
     for y in outputs:
         if not y.requires_grad:
             raise RuntimeError(
@@ -139,7 +149,8 @@ def _backward(
     wanted = {id(x): i for i, x in enumerate(inputs)} if inputs is not None else {}
     results: list[Tensor | None] = [None] * (len(inputs) if inputs is not None else 0)
 
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph):  # records the backward pass only for create_graph
+        # Seed: dL/dy for each output.
         for y, g in zip(outputs, grad_outputs):
             g = _initial_grad(y, g)
             grads[id(y)] = grads[id(y)] + g if id(y) in grads else g
@@ -150,6 +161,7 @@ def _backward(
             elif inputs is None and y.is_leaf:
                 y.grad = grads[id(y)] if y.grad is None else y.grad + grads[id(y)]
 
+        # Consumers before producers: f's gy is complete when f is reached.
         for f in _topological_order(outputs):
             gys = []
             for ref in f._outputs:
@@ -160,9 +172,10 @@ def _backward(
             if len(gys) > 1:  # an unused output of a multi-output function: zero gradient
                 gys = [gy if gy is not None else Tensor(backend.get_array_module(ref().data).zeros_like(ref().data))
                        for gy, ref in zip(gys, f._outputs)]
-            gxs = f.backward(*gys)
+            gxs = f.backward(*gys)  # one gx per input, None where none is needed (Function's rule)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
+            # Deliver each gx: to a wanted input's result, to its producer's gy, or to a leaf's .grad.
             for x, gx, need in zip(f.inputs, gxs, f.needs_input_grad):
                 if gx is None or not need:
                     continue

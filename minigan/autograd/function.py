@@ -9,17 +9,31 @@ from minigan import backend
 from minigan.autograd import engine
 from minigan.autograd.tensor import Tensor, as_tensor
 
+# What ``forward`` takes and returns: a raw NumPy or CuPy ndarray (whichever backend holds the
+# data). ``Any``, because CuPy is optional and the two array types share no base class.
+Array = Any
+
 # --------------------------------------------------------------------------- Function
 
 
 class Function:
-    """One differentiable operation.
+    """One differentiable operation: ``forward`` on arrays, ``backward`` on Tensors.
 
-    Subclasses define ``forward(*arrays) -> array(s)`` on raw NumPy/CuPy arrays and
-    ``backward(*grad_outputs) -> grad(s)`` on Tensors, using differentiable ops only.
-    In ``backward``, ``self.inputs`` are the input Tensors, ``self.output(i)`` the
-    output Tensors, and ``self.needs_input_grad[i]`` says which gradients are wanted
-    (return None for the others, to save work).
+    Symbols, as in the lessons: x (or a, b) the inputs, y the output, gy = dL/dy the
+    gradient flowing in, gx (ga, gb) = dL/dx the gradients ``backward`` returns.
+
+    - ``forward(*arrays) -> array`` (or a tuple of arrays) works on the raw arrays.
+    - ``backward(gy) -> gx`` (one gradient per output in, one per input out) is written
+      with differentiable Tensor ops only, so that ``create_graph=True`` can
+      differentiate it again. ``self.inputs`` are the input Tensors and
+      ``self.output(i)`` the i-th output Tensor.
+
+    The gating rule, the same in every op: ``backward`` returns one gradient per input,
+    and None for each input whose ``self.needs_input_grad[i]`` is False, spending no
+    work on it (in ``x * W`` with W frozen, ``Mul`` never forms gy * x). The engine
+    skips the Nones. An op with one input needs no gate: a call is recorded only when
+    some input requires a gradient (``__call__`` below), and the engine calls
+    ``backward`` only on recorded calls, so there its one input always needs one.
     """
 
     inputs: tuple[Tensor, ...]
@@ -59,8 +73,8 @@ class Function:
             raise RuntimeError(f"{type(self).__name__}: its output was freed before backward.")
         return y
 
-    def forward(self, *arrays: Any) -> Any:  # pragma: no cover - abstract
+    def forward(self, *arrays: Array) -> Array | tuple[Array, ...]:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def backward(self, *grad_outputs: Tensor) -> Any:  # pragma: no cover - abstract
+    def backward(self, *grad_outputs: Tensor) -> Tensor | tuple[Tensor | None, ...]:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define backward()")

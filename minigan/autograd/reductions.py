@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigan.autograd.function import Function
+from minigan.autograd.function import Array, Function
 from minigan.autograd.shapes import broadcast_to, reshape
 from minigan.autograd.tensor import Tensor
 
@@ -27,43 +27,49 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 
 class Sum(Function):
+    """y = sum of x over axis;  gx = gy broadcast back to the shape of x."""
+
     def __init__(self, axis: Any, keepdims: bool) -> None:
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.x_shape = x.shape
         self.axes = _normalize_axis(self.axis, x.ndim)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         # Every element of x contributed once to its sum: copy gy back over the axes.
         return broadcast_to(reshape(gy, _kept_shape(self.x_shape, self.axes)), self.x_shape)
 
 
 class Mean(Function):
+    """y = mean of x over axis (n values each);  gx = gy / n broadcast back to the shape of x."""
+
     def __init__(self, axis: Any, keepdims: bool) -> None:
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.x_shape = x.shape
         self.axes = _normalize_axis(self.axis, x.ndim)
         self.count = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         g = broadcast_to(reshape(gy, _kept_shape(self.x_shape, self.axes)), self.x_shape)
         return g * (1.0 / self.count)
 
 
 class Max(Function):
+    """y = max of x over axis;  gx = gy at the maximum (shared equally by ties), 0 elsewhere."""
+
     def __init__(self, axis: Any, keepdims: bool) -> None:
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.axes = _normalize_axis(self.axis, x.ndim)
         return x.max(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         kept = _kept_shape(x.shape, self.axes)
         y = self.output().data.reshape(kept)

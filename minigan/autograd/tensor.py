@@ -73,6 +73,7 @@ class Tensor:
         return _shapes.transpose(self)
 
     def numel(self) -> int:
+        """The number of values, the product of the shape."""
         return int(self.data.size)
 
     def __len__(self) -> int:
@@ -126,73 +127,74 @@ class Tensor:
         _backward([self], [grad], create_graph=create_graph, inputs=None)
 
     # ---- arithmetic (every operator is an op in minigan.autograd)
-    def __add__(self, other):
+    def __add__(self, other: Any) -> Tensor:
         return _arithmetic.add(self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: Any) -> Tensor:
         return _arithmetic.add(other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: Any) -> Tensor:
         return _arithmetic.sub(self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Any) -> Tensor:
         return _arithmetic.sub(other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> Tensor:
         return _arithmetic.mul(self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Any) -> Tensor:
         return _arithmetic.mul(other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> Tensor:
         return _arithmetic.div(self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Any) -> Tensor:
         return _arithmetic.div(other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return _arithmetic.neg(self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __pow__(self, exponent):
+    def __pow__(self, exponent: float) -> Tensor:
         return _arithmetic.pow(self, exponent)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Any) -> Tensor:
         return _arithmetic.matmul(self, other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: Any) -> Tensor:
         return _arithmetic.matmul(other, self)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tensor:
         return _shapes.get_item(self, index)
 
     # Comparisons give boolean tensors with no gradient (accuracy, masks).
-    def __lt__(self, other):
+    def __lt__(self, other: Any) -> Tensor:
         return Tensor(self.data < _raw(other))
 
-    def __le__(self, other):
+    def __le__(self, other: Any) -> Tensor:
         return Tensor(self.data <= _raw(other))
 
-    def __gt__(self, other):
+    def __gt__(self, other: Any) -> Tensor:
         return Tensor(self.data > _raw(other))
 
-    def __ge__(self, other):
+    def __ge__(self, other: Any) -> Tensor:
         return Tensor(self.data >= _raw(other))
 
     # Tensors hash by identity (they are graph nodes), so == is not elementwise here.
     __hash__ = object.__hash__
 
     # ---- methods that mirror the functions in minigan.autograd
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape, ``x.reshape(N, -1)`` or ``x.reshape((N, -1))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _shapes.reshape(self, shape)
 
     view = reshape
 
-    def transpose(self, dim0: int | None = None, dim1: int | None = None):
+    def transpose(self, dim0: int | None = None, dim1: int | None = None) -> Tensor:
         """Swap two axes, as ``torch.transpose``; with none given, reverse all axes."""
         if dim0 is None and dim1 is None:
             return _shapes.transpose(self)
@@ -200,54 +202,55 @@ class Tensor:
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return _shapes.transpose(self, tuple(axes))
 
-    def permute(self, *axes):
+    def permute(self, *axes: Any) -> Tensor:
         """Reorder all axes, as ``numpy.transpose(x, axes)``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _shapes.transpose(self, tuple(axes))
 
-    def flatten(self, start_dim: int = 0):
+    def flatten(self, start_dim: int = 0) -> Tensor:
+        """The axes from ``start_dim`` on joined into one: (N, C, H, W) -> (N, C*H*W) for start_dim=1."""
         return _shapes.reshape(self, self.shape[:start_dim] + (-1,))
 
-    def sum(self, axis=None, keepdims: bool = False):
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _reductions.sum(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims: bool = False):
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _reductions.mean(self, axis, keepdims)
 
-    def var(self, axis=None, keepdims: bool = False):
+    def var(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _reductions.var(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims: bool = False):
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _reductions.max(self, axis, keepdims)
 
-    def exp(self):
+    def exp(self) -> Tensor:
         return _elementwise.exp(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return _elementwise.log(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return _elementwise.sqrt(self)
 
-    def pow(self, exponent):
+    def pow(self, exponent: float) -> Tensor:
         return _arithmetic.pow(self, exponent)
 
-    def clip(self, min=None, max=None):
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         return _elementwise.clip(self, min, max)
 
     clamp = clip
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return _elementwise.abs(self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return _elementwise.tanh(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return _elementwise.sigmoid(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return _elementwise.relu(self)
 
 
