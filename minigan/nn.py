@@ -4,14 +4,17 @@
 
     G = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 784), nn.Tanh())
     x_fake = G(z)                         # z: (N, 64) -> (N, 784)
-    with nn.frozen(G):                    # "train D with G fixed"
-        ...
+    with nn.frozen(D):                    # "update G through a fixed D": the gradient flows
+        loss = g_loss(D(G(z)))            #   through D into G, D's weights get none
+
+(D's step needs no context: it scores fakes made under ``no_grad()``, which carry no
+graph back into G.)
 
 Each layer's ``forward`` calls the function of the same name in
 ``minigan.functional``; the layer only owns the weights and PyTorch's default
 initialisation, drawn on the host, so the same seed gives the same network on
-NumPy and CuPy. ``Module``, ``Parameter`` and ``frozen`` come from
-``minigan.module`` and are re-exported here.
+NumPy and CuPy. ``Module``, ``Parameter`` and the contexts ``frozen``, ``evaluating``
+and ``substituted`` come from ``minigan.module`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ import numpy as np
 from minigan import backend, init
 from minigan import functional as F
 from minigan.autograd import Tensor
-from minigan.autograd.conv import pair
-from minigan.module import LoadResult, Module, Parameter, frozen
+from minigan.autograd.conv import flatten_features, pair
+from minigan.module import LoadResult, Module, Parameter, evaluating, frozen, substituted
 
 __all__ = [
-    "Parameter", "Module", "frozen", "LoadResult", "init", "init_dcgan_",
+    "Parameter", "Module", "frozen", "evaluating", "substituted", "LoadResult", "init",
     "Linear", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Flatten", "Unflatten", "Sequential", "Embedding", "Scale",
 ]
@@ -242,10 +245,10 @@ class Tanh(Module):
 
 
 class Scale(Module):
-    """y = factor * x, a fixed number (not learned), any shape.
+    """y = factor * x for a fixed number ``factor`` (not learned, not saved): any shape -> the same shape.
 
-    The toy GANs' ``--standardize``: G ends with Scale(s) and D starts with Scale(1/s), so
-    both networks work in units of the data's spread s while the samples stay in data units.
+    E.g. a network that ends with Scale(s) (or starts with Scale(1/s)) works in units of s
+    inside while its outputs (or inputs) stay in the original units.
     """
 
     def __init__(self, factor: float) -> None:
@@ -302,6 +305,8 @@ class Flatten(Module):
     def forward(self, x: Tensor) -> Tensor:
         _require_tensor(self, x, floating=False)
         s, e = _axis(self, self.start_dim, x), _axis(self, self.end_dim, x)
+        if x.ndim == 4 and (s, e) == (1, 3):  # a feature map into a Linear layer: the convolutions' flatten
+            return flatten_features(x)
         return x.reshape(x.shape[:s] + (int(math.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
     def extra_repr(self) -> str:
@@ -362,18 +367,3 @@ class Sequential(Module):
         for layer in self:
             x = layer(x)
         return x
-
-
-def init_dcgan_(module: Module) -> Module:
-    """DCGAN's init (Radford et al. 2016), in place: conv and linear W ~ N(0, 0.02^2), bias 0;
-    BatchNorm gamma ~ N(1, 0.02^2), beta 0. Embeddings keep N(0, 1). Returns the module."""
-    for m in module.modules():
-        if isinstance(m, (Linear, _ConvNd)):
-            init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, _BatchNorm) and m.affine:
-            init.normal_(m.weight, 1.0, 0.02)
-        else:
-            continue
-        if m.bias is not None:
-            init.zeros_(m.bias)
-    return module

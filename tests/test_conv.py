@@ -1,9 +1,12 @@
 """Tests of minigan.autograd.conv: conv2d and conv_transpose2d against references written from the
 definition, their adjointness (and im2col/col2im's), first and second derivatives with
 respect to input, weight and bias on every backend, float32 kept, the DCGAN shapes, the
+transposed convolution's fast path (the fused block loop) equal to its plain product +
+col2im, flatten_features (a feature map into a Linear layer, its gradient channels-last), the
 errors a user can cause, and NumPy/CuPy parity."""
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
@@ -252,6 +255,116 @@ def test_float32_stays_float32_through_conv_backward(xp_backend, rng):
     assert [g.shape for g in grads] == [x.shape, w.shape, b.shape, w2.shape]
     second = minigan.grad(sum(((g * g).sum() for g in grads), start=minigan.tensor(0.0)), [x, w])
     assert [g.dtype for g in second] == [np.float32] * 2
+
+
+# --------------------------------------------------------------------------- the fast path
+
+# (N, IC, H, W, OC, kernel, stride, padding, output_size or None): each branch of the block
+# loop (blocks of g = stride taps when the kernel width and the padded output allow, else g = 1).
+BLOCK_CASES = {
+    "k3-s1-p0 (g=1)": (2, 3, 3, 3, 2, 3, 1, 0, None),
+    "k4-s2-p1-dcgan (g=2)": (2, 3, 4, 4, 2, 4, 2, 1, None),
+    "k3-s2-p1 (kw % s != 0: g=1)": (2, 3, 4, 4, 2, 3, 2, 1, None),
+    "k2-s3-gaps (g=1)": (1, 2, 3, 3, 2, 2, 3, 0, None),
+    "k6-s3-p2 (g=3)": (1, 2, 3, 4, 3, 6, 3, 2, None),
+    "rect-k(3,4)-s(2,2)-p(1,0)": (1, 2, 3, 4, 3, (3, 4), (2, 2), (1, 0), None),
+    "k4-s2-p1-uneven-output (odd padded width: g=1)": (2, 3, 4, 4, 2, 4, 2, 1, (9, 9)),
+}
+
+
+def _transposed(name, blocks, monkeypatch):
+    """conv_transpose2d of a BLOCK_CASES case with the block loop forced on or off, its input
+    gradients, and conv2d's input gradient (itself a transposed convolution), all in float64."""
+    monkeypatch.setattr(conv, "BLOCK_LOOP_MIN_COL_BYTES", 0 if blocks else math.inf)
+    n, ic, h, w, oc, k, s, p, size = BLOCK_CASES[name]
+    rng = np.random.default_rng(3)
+    x, weight, b, s, p = _host_case((n, ic, h, w, oc, k, s, p), True, rng)
+    x, weight, b = (t(a, requires_grad=True) for a in (x, weight, b))
+    y = conv.ConvTranspose2d(pair(s), pair(p), size)(x, weight, b)
+    assert conv.uses_block_loop(x.data, weight.data) is blocks
+    r = t(rng.standard_normal(y.shape))
+    grads = minigan.grad((y * r).sum(), [x, weight, b])
+    # conv2d's gradient with respect to its input runs ConvTranspose2d.forward on that gradient.
+    u = t(rng.standard_normal((n, oc) + tuple(y.shape[2:])), requires_grad=True)
+    v = t(rng.standard_normal(x.shape))
+    (gu,) = minigan.grad((conv.Conv2d(pair(s), pair(p))(u, weight) * v).sum(), [u], create_graph=True)
+    (ggw,) = minigan.grad((gu * gu).sum(), [weight])
+    return [a.numpy() for a in (y, *grads, gu, ggw)]
+
+
+@pytest.mark.parametrize("name", list(BLOCK_CASES))
+def test_the_block_loop_equals_the_plain_product_and_col2im(name, xp_backend, monkeypatch):
+    """The fast path computes what the exercise's plain version does: values, first and second gradients."""
+    fused, plain = _transposed(name, True, monkeypatch), _transposed(name, False, monkeypatch)
+    for a, b in zip(fused, plain):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    x, w, b, s, p = _host_case(BLOCK_CASES[name][:-1], True, np.random.default_rng(3))
+    if BLOCK_CASES[name][-1] is None:  # and both are the definition
+        np.testing.assert_allclose(fused[0], conv_transpose2d_reference(x, w, b, s, p), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["k4-s2-p1-dcgan (g=2)", "k3-s2-p1 (kw % s != 0: g=1)"])
+def test_the_block_loop_passes_the_gradient_checks(name, xp_backend, monkeypatch):
+    monkeypatch.setattr(conv, "BLOCK_LOOP_MIN_COL_BYTES", 0)
+    n, ic, h, w, oc, k, s, p, _ = BLOCK_CASES[name]
+    xs = [t(a, requires_grad=True) for a in _host_case((n, ic, h, w, oc, k, s, p), True, np.random.default_rng(4))[:3]]
+    assert minigan.gradcheck(lambda *a: conv_transpose2d(*a, stride=s, padding=p), xs)
+    assert minigan.gradgradcheck(lambda *a: conv_transpose2d(*a, stride=s, padding=p), xs)
+
+
+def test_the_block_loop_runs_for_the_dcgans_first_layer_only():
+    """The measured rule (conv.BLOCK_LOOP_MIN_COL_BYTES): fused where the col outgrows the cache."""
+    g1 = np.empty((64, 128, 7, 7), np.float32), np.empty((128, 64, 4, 4), np.float32)  # col 12.8 MB
+    g2 = np.empty((64, 64, 14, 14), np.float32), np.empty((64, 1, 4, 4), np.float32)  # col 0.8 MB
+    assert conv.uses_block_loop(*g1) and not conv.uses_block_loop(*g2)
+    assert not conv.uses_block_loop(np.empty((2, 3, 4, 4)), np.empty((3, 2, 4, 4)))  # the tests' sizes: plain
+
+
+# --------------------------------------------------------------------------- a feature map meets a Linear layer
+
+
+def _feature_map(x):
+    """x with the same values in a convolution's channels-last memory: a 1x1 identity convolution."""
+    c = x.shape[1]
+    return conv2d(x, minigan.tensor(np.eye(c).reshape(c, c, 1, 1), dtype=x.dtype))
+
+
+def test_flatten_features_keeps_the_values_and_hands_the_gradient_back_channels_last(xp_backend, rng):
+    x = t(rng.standard_normal((2, 3, 4, 5)), requires_grad=True)
+    h = _feature_map(x)
+    assert not h.data.flags.c_contiguous and h.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    y = conv.flatten_features(h)
+    assert y.shape == (2, 60)
+    np.testing.assert_array_equal(y.numpy(), x.numpy().reshape(2, 60))  # (c, h, w) order, as torch.flatten
+    r = rng.standard_normal((2, 60))
+    (gh,) = minigan.grad((y * t(r)).sum(), [h])
+    assert gh.data.transpose(0, 2, 3, 1).flags.c_contiguous  # the convolutions' layout
+    np.testing.assert_array_equal(gh.numpy(), r.reshape(2, 3, 4, 5))
+    # Any other 4-D input is a plain reshape, its gradient in the usual order.
+    (gx,) = minigan.grad((conv.flatten_features(x) * t(r)).sum(), [x])
+    assert gx.data.flags.c_contiguous
+    np.testing.assert_array_equal(gx.numpy(), r.reshape(2, 3, 4, 5))
+
+
+def test_flatten_features_first_and_second_derivatives(xp_backend, rng):
+    x = t(rng.standard_normal((2, 3, 2, 2)), requires_grad=True)
+    assert minigan.gradcheck(lambda x: conv.flatten_features(_feature_map(x)), [x])
+    assert minigan.gradgradcheck(lambda x: (conv.flatten_features(_feature_map(x)) ** 2), [x])
+
+
+def test_flatten_features_keeps_float32(xp_backend, rng):
+    x = minigan.tensor(rng.standard_normal((2, 3, 2, 2)), dtype="float32", requires_grad=True)
+    y = conv.flatten_features(_feature_map(x))
+    (g,) = minigan.grad((y * y).sum(), [x], create_graph=True)
+    assert y.dtype == g.dtype == np.float32
+    (g2,) = minigan.grad((g * g).sum(), [x])
+    assert g2.dtype == np.float32
+
+
+def test_flatten_features_refuses_what_is_not_a_feature_map():
+    with pytest.raises(ValueError, match=r"expects a feature map of shape \(N, C, H, W\), got \(2, 3\)"):
+        conv.flatten_features(minigan.zeros(2, 3))
 
 
 # --------------------------------------------------------------------------- bad input

@@ -36,6 +36,11 @@ Why this order of axes (the speed log is in benchmarks/RESULTS.md):
 * im2col is one copy of a strided view: ``as_strided`` describes the six-axis
   windows of the padded image without moving anything, and one
   ``ascontiguousarray`` copies them into col.
+
+The layout is this module's business: the generic ops (reshape, transpose) know nothing
+of it. Where a feature map meets a Linear layer (``nn.Flatten``), ``flatten_features``
+hands the gradient back channels-last. One fast path, named and measured where it is
+defined: ``_conv_transpose_blocks``, the product and col2im fused for large layers.
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ from typing import Any
 
 from minigan import backend
 from minigan.autograd.engine import is_grad_enabled
-from minigan.autograd.function import Function
+from minigan.autograd.function import Array, Function
 from minigan.autograd.reductions import sum as _sum
+from minigan.autograd.shapes import reshape
 from minigan.autograd.tensor import Tensor
 
 Pair = tuple[int, int]
@@ -118,7 +124,7 @@ def col2im(col: Any, image_shape: tuple[int, int, int, int], stride: Pair, pad: 
     channels-last memory. Overlapping taps add up, which a loop over kernel
     positions does with plain ``+=`` on strided slices: within one tap no pixel
     repeats, so the slice assignment is exact (no ``np.add.at``).
-    (ConvTranspose2d does the same adds fused with its matrix product.)
+    (ConvTranspose2d's plain version is a product then this; its fast path fuses the two.)
     """
     (sh, sw), (_, oh, ow, kh, kw, _) = stride, col.shape
     img = _padded_zeros(col, image_shape, pad)
@@ -145,11 +151,68 @@ def _rows(x: Any) -> Any:
     return channels_last(x).reshape(-1, x.shape[1])
 
 
+# --------------------------------------------------------------------------- the fast path
+
+# ConvTranspose2d runs the fused block loop below instead of its plain product + col2im (the
+# exercise) when the plain version's col would be at least this large: a col that outgrows
+# the cache is written by the product and read back from memory by col2im, and the block loop
+# never makes it whole. Below that the plain version is as fast or faster (one wide product
+# instead of KH*KW/g narrow ones). Measured (NumPy, ms per forward at batch 64, CPU time,
+# 1 thread / 2 threads, min of 30): the DCGAN's first layer 128 -> 64, 7 -> 14 (col 12.8 MB)
+# 7.2 / 5.0 fused, 7.9 / 5.5 plain; its last layer 64 -> 1, 14 -> 28 (col 0.8 MB) 2.2 / 1.6
+# fused, 0.9 / 0.8 plain; 64 -> 3 (col 2.4 MB) 3.7 / 2.6 fused, 3.5 / 3.2 plain; 64 -> 8
+# (col 6.4 MB) 4.1 / 2.9 fused, 5.8 / 5.5 plain. Both add each output's products in the same
+# tap order (at the DCGAN's sizes they gave the same bits); tests/test_conv.py holds them equal.
+BLOCK_LOOP_MIN_COL_BYTES = 2 << 20
+
+
+def uses_block_loop(x: Array, weight: Array) -> bool:
+    """True when ConvTranspose2d runs ``_conv_transpose_blocks``: its col (N*H*W, KH*KW*OC) would be large."""
+    n, _, h, w = x.shape
+    _, oc, kh, kw = weight.shape
+    return n * h * w * kh * kw * oc * x.itemsize >= BLOCK_LOOP_MIN_COL_BYTES
+
+
+def _conv_transpose_blocks(x: Array, weight: Array, stride: Pair, pad: Pair, out_size: tuple[int, int]) -> Array:
+    """conv_transpose2d without its bias, as ConvTranspose2d's plain version computes it, with
+    the product and col2im fused: x (N, IC, H, W), W (IC, OC, KH, KW) -> (N, OC, OH, OW).
+
+    The product is made one block of taps at a time into a reused buffer, and each block is
+    added into the image while it is still in cache, so the whole col (12.8 MB for the
+    DCGAN's first layer) never exists. A block is kernel row i and the g taps j0 .. j0 + g - 1,
+    with g = the stride when the kernel width allows: taps j0 + r land on the g adjacent
+    output columns s*(w + j0/g) + r of input pixel w, so the block (N*H*W, g*OC) is added as
+    a whole, in runs of W*g*OC numbers instead of OC (NumPy's cost is per run). When it
+    runs: ``BLOCK_LOOP_MIN_COL_BYTES`` above; its history: benchmarks/RESULTS.md, item 6.
+    """
+    xp = backend.get_array_module(x)
+    n, ic, h, w = x.shape
+    _, oc, kh, kw = weight.shape
+    sh, sw = stride
+    pixel_rows = _rows(x)  # (N*H*W, IC), the left factor of every block
+    img = _padded_zeros(x, (n, oc) + tuple(out_size), pad)
+    g = sw if sw > 1 and kw % sw == 0 and img.shape[2] % sw == 0 else 1
+    block = xp.empty((n * h * w, g * oc), dtype=x.dtype)  # reused by every block
+    for i in range(kh):
+        out_rows = img[:, i : i + sh * h : sh]  # the output rows kernel row i lands on
+        groups = out_rows.reshape(n, h, -1, g * oc)  # a view: g pixels per group
+        for j0 in range(0, kw, g):
+            w_block = xp.ascontiguousarray(weight[:, :, i, j0 : j0 + g].transpose(0, 2, 1)).reshape(ic, g * oc)
+            xp.matmul(pixel_rows, w_block, out=block)
+            if g > 1:
+                groups[:, :, j0 // g : j0 // g + w, :] += block.reshape(n, h, w, g * oc)
+            else:
+                out_rows[:, :, j0 : j0 + sw * w : sw, :] += block.reshape(n, h, w, oc)
+    return _crop(img, (n, oc) + tuple(out_size), pad)
+
+
 # --------------------------------------------------------------------------- functions
 
 
 class Conv2d(Function):
-    """y = conv2d(x, W) + b. x (N, C, H, W), W (OC, C, KH, KW), b (OC,) -> (N, OC, OH, OW).
+    """y = im2col(x) @ W^T + b;  gx = conv_transpose2d(gy, W), gW = Conv2dGradW(x, gy), gb = sum of gy over N, OH, OW.
+
+    x (N, C, H, W), W (OC, C, KH, KW), b (OC,) -> y (N, OC, OH, OW).
 
     ``col``, when given, is ``im2col(x)`` already made by the caller (see ConvTranspose2d.backward).
     ``keep_col=True`` keeps this forward's col for the weight gradient, which needs the same
@@ -160,7 +223,7 @@ class Conv2d(Function):
     def __init__(self, stride: Pair, pad: Pair, col: Any = None, keep_col: bool = False) -> None:
         self.stride, self.pad, self.col, self.keep_col = stride, pad, col, keep_col
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x: Array, weight: Array, bias: Array | None = None) -> Array:
         col = self.col if self.col is not None else im2col(x, weight.shape[2:], self.stride, self.pad)
         self.col = col if self.keep_col else None  # otherwise the graph does not keep it alive
         n, oh, ow = col.shape[:3]
@@ -171,7 +234,7 @@ class Conv2d(Function):
             y += bias
         return as_channels_first(y.reshape(n, oh, ow, -1))
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         x, weight = self.inputs[:2]
         need = self.needs_input_grad
         gx = gw = gb = None
@@ -186,16 +249,20 @@ class Conv2d(Function):
 
 
 class ConvTranspose2d(Function):
-    """y = conv_transpose2d(x, W) + b. x (N, IC, H, W), W (IC, OC, KH, KW) -> (N, OC, OH, OW).
+    """y = col2im(rows(x) @ W) + b;  gx = conv2d(gy, W), gW = Conv2dGradW(gy, x), gb = sum of gy over N, OH, OW.
 
-    Each input pixel scatters a weighted copy of the kernel into the output: a
-    matrix product (IC contracted) then col2im.
+    x (N, IC, H, W), W (IC, OC, KH, KW), b (OC,) -> y (N, OC, OH, OW). Each input pixel
+    scatters a weighted copy of the kernel into the output: a matrix product (IC
+    contracted) then col2im. Large layers run the same two steps fused
+    (``_conv_transpose_blocks``, when ``uses_block_loop``). ``output_size`` (OH, OW), when
+    given, is the size of the conv2d input this is the gradient of (an uneven stride leaves
+    extra rows).
     """
 
     def __init__(self, stride: Pair, pad: Pair, output_size: tuple[int, int] | None = None) -> None:
         self.stride, self.pad, self.output_size = stride, pad, output_size
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x: Array, weight: Array, bias: Array | None = None) -> Array:
         n, ic, h, w = x.shape
         _, oc, kh, kw = weight.shape
         if self.output_size is None:
@@ -203,42 +270,26 @@ class ConvTranspose2d(Function):
             ow = conv_transpose_output_size(w, kw, self.stride[1], self.pad[1])
         else:
             oh, ow = self.output_size
-        # BEGIN EXERCISE conv-transpose (10 points): the transposed convolution, a matrix product then col2im
-        # HINT: every input pixel x[n, :, h, w] stamps the kernel, weighted by its IC values, onto
-        #   the output at rows s h - pad + i and columns s w - pad + j: the adjoint of conv2d.
-        # HINT: _rows(x) is x as an (N*H*W, IC) matrix and weight.reshape(ic, -1) is (IC, OC*KH*KW):
-        #   their product holds every pixel's stamp. col2im (above) adds stamps laid out as
-        #   (N, H, W, KH, KW, OC) into an (N, OC, OH, OW) image.
-        # HINT: leave y (N, OC, OH, OW) for the bias below.
-        # col = x_rows @ W_matrix then col2im, fused: the product is made one block of taps at a
-        # time and each block is added into the image while it is still in cache, so the whole
-        # col (12.8 MB in the DCGAN) never exists. A block is kernel row i and the g taps
-        # j0 .. j0 + g - 1, with g = the stride when the kernel width allows: taps j0 + r land on
-        # the g adjacent output columns s*(w + j0/g) + r of input pixel w, so the block
-        # (N*H*W, g*OC) is added as a whole, in runs of W*g*OC numbers (NumPy's cost is per run).
-        xp = backend.get_array_module(x)
-        sh, sw = self.stride
-        rows = _rows(x)  # (N*H*W, IC)
-        img = _padded_zeros(x, (n, oc, oh, ow), self.pad)
-        g = sw if sw > 1 and kw % sw == 0 and img.shape[2] % sw == 0 else 1
-        block = xp.empty((n * h * w, g * oc), dtype=x.dtype)  # reused by every block
-        for i in range(kh):
-            out_rows = img[:, i : i + sh * h : sh]  # the output rows kernel row i lands on
-            groups = out_rows.reshape(n, h, -1, g * oc)  # a view: g pixels per group
-            for j0 in range(0, kw, g):
-                w_block = xp.ascontiguousarray(weight[:, :, i, j0 : j0 + g].transpose(0, 2, 1)).reshape(ic, g * oc)
-                xp.matmul(rows, w_block, out=block)
-                if g > 1:
-                    groups[:, :, j0 // g : j0 // g + w, :] += block.reshape(n, h, w, g * oc)
-                else:
-                    out_rows[:, :, j0 : j0 + sw * w : sw, :] += block.reshape(n, h, w, oc)
-        y = _crop(img, (n, oc, oh, ow), self.pad)
-        # END EXERCISE
+        if uses_block_loop(x, weight):
+            y = _conv_transpose_blocks(x, weight, self.stride, self.pad, (oh, ow))
+        else:
+            # BEGIN EXERCISE conv-transpose (10 points): the transposed convolution, a matrix product then col2im
+            # HINT: every input pixel x[n, :, h, w] stamps the kernel, weighted by its IC values, onto
+            #   the output at rows s h - pad + i and columns s w - pad + j: the adjoint of conv2d.
+            # HINT: _rows(x) is x as an (N*H*W, IC) matrix, and weight.transpose(0, 2, 3, 1) lays the
+            #   kernel out as (IC, KH, KW, OC): flattened to (IC, KH*KW*OC), its product with the rows
+            #   holds every pixel's stamp, which reshapes to col (N, H, W, KH, KW, OC).
+            # HINT: col2im (above) adds those stamps into an (N, OC, OH, OW) image; leave it in y
+            #   for the bias below.
+            w_matrix = weight.transpose(0, 2, 3, 1).reshape(ic, kh * kw * oc)  # a small copy
+            col = (_rows(x) @ w_matrix).reshape(n, h, w, kh, kw, oc)
+            y = col2im(col, (n, oc, oh, ow), self.stride, self.pad)
+            # END EXERCISE
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         x, weight = self.inputs[:2]
         need = self.needs_input_grad
         gx = gw = gb = None
@@ -254,9 +305,9 @@ class ConvTranspose2d(Function):
 
 
 class Conv2dGradW(Function):
-    """The gradient of conv2d with respect to its weight: dW = sum over n, oh, ow of gy * col.
+    """gW = rows(gy)^T @ im2col(x), conv2d's weight gradient;  gx = conv_transpose2d(gy, ggW), ggy = conv2d(x, ggW).
 
-    (x (N, C, H, W), gy (N, OC, OH, OW)) -> (OC, C, KH, KW). It is bilinear in x and
+    (x (N, C, H, W), gy (N, OC, OH, OW)) -> gW (OC, C, KH, KW). It is bilinear in x and
     gy, so its own backward is a conv2d and a conv_transpose2d. ``col``, when given,
     is ``im2col(x)`` already made by the caller.
     """
@@ -264,7 +315,7 @@ class Conv2dGradW(Function):
     def __init__(self, kernel: Pair, stride: Pair, pad: Pair, col: Any = None) -> None:
         self.kernel, self.stride, self.pad, self.col = tuple(kernel), stride, pad, col
 
-    def forward(self, x, gy):
+    def forward(self, x: Array, gy: Array) -> Array:
         xp = backend.get_array_module(x)
         col = self.col if self.col is not None else im2col(x, self.kernel, self.stride, self.pad)
         self.col = None
@@ -273,7 +324,7 @@ class Conv2dGradW(Function):
         gw = _rows(gy).T @ col.reshape(n * oh * ow, -1)
         return xp.ascontiguousarray(gw.reshape(-1, kh, kw, c).transpose(0, 3, 1, 2))
 
-    def backward(self, ggw):
+    def backward(self, ggw: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, gy = self.inputs
         gx = ggy = None
         if self.needs_input_grad[0]:
@@ -281,6 +332,55 @@ class Conv2dGradW(Function):
         if self.needs_input_grad[1]:
             ggy = Conv2d(self.stride, self.pad)(x, ggw)
         return gx, ggy
+
+
+# --------------------------------------------------------------------------- a feature map meets a Linear layer
+
+
+def _is_channels_last(a: Array) -> bool:
+    """True for an (N, C, H, W) array whose memory is (N, H, W, C), as the convolutions return."""
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+class FlattenFeatures(Function):
+    """y = x.reshape(N, C*H*W) for a channels-last feature map x;  gx = gy.reshape(N, C, H, W), channels-last."""
+
+    def forward(self, x: Array) -> Array:
+        self.x_shape = x.shape
+        return x.reshape(x.shape[0], -1)  # one copy, into (c, h, w) order: the Linear's columns
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return UnflattenChannelsLast(self.x_shape)(gy)
+
+
+class UnflattenChannelsLast(Function):
+    """y = g.reshape(N, C, H, W) stored channels-last (one copy);  gg = gy.reshape(N, C*H*W)."""
+
+    def __init__(self, shape: tuple[int, int, int, int]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, g: Array) -> Array:
+        return as_channels_first(channels_last(g.reshape(self.shape)))
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return reshape(gy, (self.shape[0], -1))
+
+
+def flatten_features(x: Tensor) -> Tensor:
+    """A feature map x (N, C, H, W) -> (N, C*H*W), the rows a Linear layer reads (``nn.Flatten``).
+
+    The values are ``x.reshape(N, -1)``, in (c, h, w) order as in PyTorch. What differs is the
+    gradient's memory: when a convolution made x (channels-last memory), the gradient goes back
+    channels-last too, one copy here. Without it the activation and batch-norm backward passes
+    between here and the convolution would mix a (N, C, H, W)-ordered gradient with their
+    channels-last saved arrays, which NumPy runs 2x slower (``g * x_hat`` 0.75 vs 0.38 ms), and
+    the convolution's backward would copy the gradient again (benchmarks/RESULTS.md, item 10).
+    """
+    if x.ndim != 4:
+        raise ValueError(f"flatten_features expects a feature map of shape (N, C, H, W), got {x.shape}.")
+    if not _is_channels_last(x.data):
+        return reshape(x, (x.shape[0], -1))
+    return FlattenFeatures()(x)
 
 
 def _check_conv_input(name: str, x: Tensor, weight: Tensor, channel_axis: int, layout: str) -> None:

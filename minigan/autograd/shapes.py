@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 
 from minigan import backend
-from minigan.autograd.function import Function
+from minigan.autograd.function import Array, Function
 from minigan.autograd.tensor import Tensor
 
 # --------------------------------------------------------------------------- broadcasting
 
 
-def _sum_to_array(xp: Any, a: Any, shape: tuple[int, ...]) -> Any:
+def _sum_to_array(xp: Any, a: Array, shape: tuple[int, ...]) -> Array:
     """Sum ``a`` down to ``shape``, undoing NumPy broadcasting."""
     # BEGIN EXERCISE sum-to (5 points): sum a broadcast gradient back to its input's shape
     # HINT: broadcasting can add leading axes (a.ndim - len(shape) of them) and stretch axes of
@@ -31,28 +31,30 @@ def _sum_to_array(xp: Any, a: Any, shape: tuple[int, ...]) -> Any:
 
 
 class SumTo(Function):
-    """Sum a broadcast array back to ``shape``: the backward of broadcasting."""
+    """y = x summed over the axes broadcasting added or stretched, to ``shape``;  gx = broadcast_to(gy, x.shape)."""
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(shape)
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.x_shape = x.shape
         return _sum_to_array(backend.get_array_module(x), x, self.shape)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return broadcast_to(gy, self.x_shape)
 
 
 class BroadcastTo(Function):
+    """y = x repeated to ``shape`` (NumPy broadcasting);  gx = sum_to(gy, x.shape)."""
+
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(shape)
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.x_shape = x.shape
         return backend.get_array_module(x).broadcast_to(x, self.shape)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return sum_to(gy, self.x_shape)
 
 
@@ -73,48 +75,30 @@ def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
 # --------------------------------------------------------------------------- shapes
 
 
-def _is_channels_last(a: Any) -> bool:
-    """True for an (N, C, H, W) array whose memory is (N, H, W, C), as the convolutions return."""
-    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
-
-
 class Reshape(Function):
+    """y = x.reshape(shape) (the same values in C order);  gx = gy.reshape(x.shape)."""
+
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.x_shape = x.shape
-        self.x_channels_last = _is_channels_last(x)
         return x.reshape(self.shape)
 
-    def backward(self, gy):
-        gx = reshape(gy, self.x_shape)
-        # Flatten after a convolution: hand the gradient back in the input's channels-last
-        # memory (one copy here), so that the activation and batch-norm backward passes that
-        # follow work on two operands of one layout (a mix ran them 2x slower) and the
-        # convolution's backward needs no copy of its own.
-        return ChannelsLast()(gx) if self.x_channels_last else gx
-
-
-class ChannelsLast(Function):
-    """The same (N, C, H, W) values, stored with the channel axis last in memory (a copy)."""
-
-    def forward(self, x):
-        xp = backend.get_array_module(x)
-        return xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-
-    def backward(self, gy):
-        return gy
+    def backward(self, gy: Tensor) -> Tensor:
+        return reshape(gy, self.x_shape)
 
 
 class Transpose(Function):
+    """y = x.transpose(axes) (reversed when None);  gx = gy.transpose(the inverse permutation)."""
+
     def __init__(self, axes: tuple[int, ...] | None) -> None:
         self.axes = axes
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         return x.transpose(self.axes)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         if self.axes is None:
             return transpose(gy)
         inverse = tuple(int(i) for i in np.argsort(self.axes))
@@ -131,13 +115,6 @@ def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
     except ValueError:
         raise ValueError(f"Cannot reshape a tensor of shape {x.shape} ({x.numel()} values) to {shape}.") from None
     return Reshape(shape)(x)
-
-
-def channels_last(x: Tensor) -> Tensor:
-    """The same (N, C, H, W) values stored channels-last, (N, H, W, C), in memory; the gradient passes unchanged."""
-    if x.ndim != 4:
-        raise ValueError(f"channels_last expects a tensor of shape (N, C, H, W), got {x.shape}.")
-    return ChannelsLast()(x)
 
 
 def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
@@ -163,24 +140,26 @@ def _raw_index(index: Any) -> Any:
 
 
 class GetItem(Function):
+    """y = x[index];  gx = zeros of x's shape with gy added at the positions read (GetItemGrad)."""
+
     def __init__(self, index: Any) -> None:
         self.index = index
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         return x[self.index]
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         return GetItemGrad(self.index, x.shape)(gy)
 
 
 class GetItemGrad(Function):
-    """Scatter a gradient back to the positions ``x[index]`` read from."""
+    """y = zeros(shape) with g added at ``index`` (repeats add up): GetItem's backward;  gg = gy[index]."""
 
     def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
         self.index, self.shape = index, shape
 
-    def forward(self, gy):
+    def forward(self, gy: Array) -> Array:
         xp = backend.get_array_module(gy)
         gx = xp.zeros(self.shape, dtype=gy.dtype)
         if _is_basic_index(self.index):
@@ -190,7 +169,7 @@ class GetItemGrad(Function):
             xp.add.at(gx, self.index, gy)
         return gx
 
-    def backward(self, ggx):
+    def backward(self, ggx: Tensor) -> Tensor:
         return get_item(ggx, self.index)
 
 
@@ -200,19 +179,21 @@ def get_item(x: Tensor, index: Any) -> Tensor:
 
 
 class Concat(Function):
+    """y = [x_1, ..., x_k] joined along ``axis``;  gx_i = gy's slice along ``axis`` where x_i sits."""
+
     def __init__(self, axis: int) -> None:
         self.axis = axis
 
-    def forward(self, *xs):
+    def forward(self, *xs: Array) -> Array:
         return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         grads, start = [], 0
-        for x in self.inputs:
+        for x, need in zip(self.inputs, self.needs_input_grad):
             n = x.shape[self.axis]
             index = [slice(None)] * gy.ndim
             index[self.axis] = slice(start, start + n)
-            grads.append(get_item(gy, tuple(index)))
+            grads.append(get_item(gy, tuple(index)) if need else None)
             start += n
         return tuple(grads)
 
@@ -246,14 +227,16 @@ def stack(xs: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 
 class AsType(Function):
+    """y = x converted to ``dtype``;  gx = gy converted back to x's dtype."""
+
     def __init__(self, dtype: Any) -> None:
         self.dtype = dtype
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.x_dtype = x.dtype
         return x.astype(self.dtype)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return astype(gy, self.x_dtype)
 
 

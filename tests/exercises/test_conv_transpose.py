@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import minigan
+from minigan.autograd import conv
 
 # (N, IC, H, W), (IC, OC, KH, KW), stride, pad
 CASES = {
@@ -57,6 +58,16 @@ def test_it_is_the_adjoint_of_conv2d(rng):
     y = minigan.conv2d(minigan.tensor(x), minigan.tensor(w), stride=2, padding=1)
     back = minigan.conv_transpose2d(minigan.tensor(u), minigan.tensor(w), stride=2, padding=1)
     assert np.sum(y.numpy() * u) == pytest.approx(np.sum(x * back.numpy()), rel=1e-10)
+
+
+def test_it_equals_the_librarys_fused_block_loop(rng):
+    """Large layers run a fast path, conv._conv_transpose_blocks: your product + col2im computes the same."""
+    for xs, ws, stride, pad in CASES.values():
+        x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+        assert not conv.uses_block_loop(x, w)  # these sizes run your version
+        y = minigan.conv_transpose2d(minigan.tensor(x), minigan.tensor(w), stride=stride, padding=pad)
+        fused = conv._conv_transpose_blocks(x, w, stride, pad, y.shape[2:])
+        np.testing.assert_allclose(y.numpy(), fused, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_input_gradient_matches_central_differences(rng):
