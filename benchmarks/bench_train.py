@@ -110,8 +110,8 @@ def minigan_iteration(model: str, backend_name: str) -> tuple[Any, Any]:
     import numpy as np
 
     import minigan
-    from minigan import losses, optim
-    from minigan.gan import models
+    from minigan import optim
+    from minigan.gan import losses, models
 
     minigan.use(backend_name)
     minigan.manual_seed(0)

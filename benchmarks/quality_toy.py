@@ -128,8 +128,8 @@ def figure(root: Path, dataset: str, panels: list[str], path: Path) -> None:
     from matplotlib.figure import Figure
 
     from minigan.data import modes, sample
+    from minigan.gan.run import draw
     from minigan.measure.metrics import toy_quality
-    from minigan.sample import draw
 
     centers, _ = modes(dataset)
     real = sample(dataset, 2500, np.random.default_rng(7))

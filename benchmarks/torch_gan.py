@@ -8,7 +8,7 @@ trains what ``python -m minigan.train --model mlp`` trains with the same flags, 
 what ``python -m minigan.evaluate`` scores, so both libraries' samples sit in one table.
 "The same" means, step for step:
 
-* the settings: ``minigan.train.resolve_config`` fills them in (batch 128, 20 epochs,
+* the settings: ``minigan.gan.config.resolve`` fills them in (batch 128, 20 epochs,
   Adam(2e-4, (0.5, 0.999)); WGAN-GP: Adam(1e-4, (0, 0.9)), lambda = 10, 5 critic steps);
 * the data: ``minigan.data.load``, and ``--split test`` keeps ``split_test_files``'s 8,000;
   epochs become G steps as ``minigan.gan.run.Run`` computes them: ceil(epochs * (N // B) / k);
@@ -55,7 +55,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.bench_train import torch_twin  # noqa: E402
 from minigan import backend, train  # noqa: E402
 from minigan.data import DataError, DataLoader, class_names, load, split_test_files  # noqa: E402
-from minigan.gan import plots
+from minigan.gan import (
+    config,  # noqa: E402
+    plots,
+)
 from minigan.gan import trainer as gan
 from minigan.gan.run import N_GRID, build_gan  # noqa: E402
 
@@ -225,7 +228,7 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
             argv += [flag, str(value)]
     if args.conditional:
         argv.append("--conditional")
-    return train.resolve_config(train.parse_args(argv))
+    return config.resolve(train.settings(train.parse_args(argv)))
 
 
 def load_data(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +295,7 @@ def fit(cfg: dict[str, Any], device: str = "cpu", quiet: bool = False) -> tuple[
 def write_outputs(twin: TorchGAN, cfg: dict[str, Any], out: Path) -> dict[str, Any]:
     """samples.npy (+ labels.npy) from evaluate's z, and samples.png from the run's fixed z; returns their names."""
     out.mkdir(parents=True, exist_ok=True)
-    z = np.random.default_rng(0).standard_normal((N_SAMPLES, cfg["z_dim"])).astype(np.float32)  # minigan.sample.draw
+    z = np.random.default_rng(0).standard_normal((N_SAMPLES, cfg["z_dim"])).astype(np.float32)  # minigan.gan.run.draw
     labels = np.repeat(np.arange(10), N_SAMPLES // 10).astype(np.int64) if twin.n_classes else None
     np.save(out / "samples.npy", twin.generate(z, labels))
     files = {"samples": str(out / "samples.npy")}

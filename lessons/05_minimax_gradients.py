@@ -25,7 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import losses, nn, optim
+from minigan import nn, optim
+from minigan.gan import losses
 
 args = lesson_setup(5, "The minimax objective and its gradients by hand", GOALS,
                     exercises=["sigmoid", "minimax-grad", "linear-backward", "adam"])
@@ -149,7 +150,7 @@ pause()
 #     g_loss_minimax = mean log(1 - σ(f))            →  ∂/∂f = -σ(f)/N
 #     g_loss_nonsaturating = -mean log σ(f)          →  ∂/∂f = (σ(f) - 1)/N
 #
-# `minigan.losses` has each by hand as `<loss>_grad`; `minigan.grad` gives autograd's.
+# `minigan.gan.losses` has each by hand as `<loss>_grad`; `minigan.grad` gives autograd's.
 
 # %%
 r = minigan.tensor(rng.normal(1.0, 2.0, (6, 1)), requires_grad=True)

@@ -60,8 +60,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, losses, optim
-from minigan.gan import GAN, models, plots
+from minigan import data, optim
+from minigan.gan import GAN, losses, models, plots
 from minigan.measure import metrics
 
 args = lesson_setup(6, "Training D while G is frozen", GOALS,

@@ -23,8 +23,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, losses, nn, optim
-from minigan.gan import GAN, models, plots
+from minigan import data, nn, optim
+from minigan.gan import GAN, losses, models, plots
 
 args = lesson_setup(7, "Training G through D", GOALS,
                     exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step"])

@@ -86,7 +86,7 @@ pause()
 #   FD = |μ₁ − μ₂|² + tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½) with `metrics.frechet_distance`. It is 0 for
 #   identical Gaussians and grows when G's mean image, its spread or its correlations differ from the data's.
 #   FID is the same formula on an Inception network's features; minigan's own version,
-#   `metrics.image_quality`, uses a small CNN trained on the dataset (`python -m minigan.classifier mnist`).
+#   `metrics.image_quality`, uses a small CNN trained on the dataset (`python -m minigan.evaluate --classifier mnist`).
 # - **Which digits?** A nearest-class-mean reader: the digit whose average real image is nearest to
 #   a sample (in pixel distance). It is a crude reader of digits, but it tells a G that draws one
 #   blob for every z from a G that draws many different shapes.

@@ -126,7 +126,7 @@ pause()
 # ## The measuring stick: does G(z, y) look like a y?
 #
 # A digit classifier reads each sample; "obeys y" is the fraction read as the requested digit.
-# If minigan's CNN classifier is cached (`python -m minigan.classifier mnist` trains it once, a
+# If minigan's CNN classifier is cached (`python -m minigan.evaluate --classifier mnist` trains it once, a
 # few minutes, see `minigan.measure.classifier`), the lesson uses it; otherwise a nearest-class-mean
 # classifier built from the real images here. Either way it is measured on real images first,
 # so you know how far to trust it. Chance is 10%.

@@ -30,13 +30,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, losses, nn, optim
+from minigan import data, nn, optim
 from minigan.gan import GAN, gradient_penalty, models, plots
 from minigan.gan import losses as gan_losses
 from minigan.measure import metrics
 
 args = lesson_setup(13, "The Wasserstein GAN", GOALS,
-                    exercises=["sum-to", "sigmoid", "linear-backward", "adam", "d-step", "g-step", "gradient-penalty"])
+                    exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step", "gradient-penalty"])
 OUT = out_dir(13)
 STEPS_GD = 200 if args.quick else 1500  # D's and the critic's steps against a G held still
 STEPS_CRITIC = 150 if args.quick else 600
@@ -102,16 +102,16 @@ pause()
 # p_g = N((3, 0), 0.1² I), the same two Gaussians as above, side by side in the plane (JS and W1
 # are the ones of the line: the shift is along x). Keep G still and train, from the same start,
 #
-# - a D with `losses.d_loss` (the JS game), with logit l(x) and D(x) = σ(l(x));
+# - a D with `gan_losses.d_loss` (the JS game), with logit l(x) and D(x) = σ(l(x));
 # - a critic f with the WGAN loss mean f(fake) − mean f(real) (`gan_losses.wgan_d_loss`) plus
 #   λ = 10 times the gradient penalty of the next section (`minigan.gan.gradient_penalty`).
 #
 # Both are the same small MLP. As they train, `minigan.grad` measures the per-sample gradient
 # ||∂ loss_G / ∂x|| at G's points that each of G's losses would get (the chain rule on σ):
 #
-# - **saturating** (the minimax game's own loss, `losses.g_loss_minimax`): ∂/∂x log(1 − D(x)) =
+# - **saturating** (the minimax game's own loss, `gan_losses.g_loss_minimax`): ∂/∂x log(1 − D(x)) =
 #   −D(x) ∇l(x), size D(x)·||∇l||. A near-perfect D has D(G(z)) ≈ 0, so it vanishes.
-# - **non-saturating** (what this course uses everywhere else, `losses.g_loss_nonsaturating`):
+# - **non-saturating** (what this course uses everywhere else, `gan_losses.g_loss_nonsaturating`):
 #   ∂/∂x (−log D(x)) = −(1 − D(x)) ∇l(x), size (1 − D(x))·||∇l|| ≈ ||∇l||: the slope of D's logit at
 #   G's points. It does not vanish, but it only says which way D's logit rises *here*, with a size
 #   set by how sharp D has become, not by how far p_g is from p_data.
@@ -154,8 +154,8 @@ def sample_2d(shift: float, m: int = 256) -> minigan.Tensor:
 
 
 G_LOSSES = {  # name: (which network, G's loss on its outputs)
-    "saturating": ("D", losses.g_loss_minimax),
-    "non-saturating": ("D", losses.g_loss_nonsaturating),
+    "saturating": ("D", gan_losses.g_loss_minimax),
+    "non-saturating": ("D", gan_losses.g_loss_nonsaturating),
     "logit slope": ("D", lambda out: out.mean()),  # ||∇l(x)||: the non-saturating gradient's limit
     "critic": ("critic", gan_losses.wgan_g_loss),
 }
@@ -186,7 +186,7 @@ def train_d_and_critic(theta: float, steps: int, record_at=()) -> tuple[dict, li
         if step == steps:
             break
         real, fake = sample_2d(0.0), sample_2d(theta)
-        loss = losses.d_loss(nets["D"](real), nets["D"](fake))
+        loss = gan_losses.d_loss(nets["D"](real), nets["D"](fake))
         opt_disc.zero_grad()
         loss.backward()
         opt_disc.step()
@@ -203,7 +203,7 @@ def what_g_sees(nets: dict, theta: float, m: int = 5000) -> tuple[float, float]:
     real, fake = sample_2d(0.0, m), sample_2d(theta, m)
     with minigan.no_grad():
         estimate = float(nets["critic"](real).numpy().mean() - nets["critic"](fake).numpy().mean())
-        ns_loss = float(losses.g_loss_nonsaturating(nets["D"](fake)).item())
+        ns_loss = float(gan_losses.g_loss_nonsaturating(nets["D"](fake)).item())
     return estimate, ns_loss
 
 
@@ -496,7 +496,7 @@ pause()
 # The whole game with the library's trainer: `GAN(..., loss="wgan-gp", gp_weight=λ, d_steps=5)`
 # runs 5 critic steps (each with its penalty) per G step, G minimises −mean f(G(z))
 # (`gan_losses.wgan_g_loss`). `python -m minigan.train --loss wgan-gp` uses Gulrajani et al.'s
-# image settings (`minigan.train.LOSS_DEFAULTS`: Adam 1e-4, betas (0, 0.9), λ = 10, 5 critic steps).
+# image settings (`minigan.gan.config.LOSS_DEFAULTS`: Adam 1e-4, betas (0, 0.9), λ = 10, 5 critic steps).
 # For this 2-D toy we follow their toy script instead: λ = 0.1 and betas (0.5, 0.9).
 #
 # The run prints, at three checkpoints, the modes covered, the share of high-quality samples

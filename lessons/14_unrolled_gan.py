@@ -33,13 +33,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, losses, optim
-from minigan.gan import GAN, models, plots
-from minigan.gan.unrolled import UnrolledGAN, substituted
+from minigan import data, optim
+from minigan.gan import GAN, losses, models, plots
+from minigan.gan.unrolled import UnrolledGAN
 from minigan.measure import metrics
+from minigan.module import substituted
 
 args = lesson_setup(14, "The unrolled GAN", GOALS,
-                    exercises=["sum-to", "sigmoid", "linear-backward", "adam", "d-step", "g-step"])
+                    exercises=["sigmoid", "linear-backward", "adam", "d-step", "g-step"])
 OUT = out_dir(14)
 STEPS = 200 if args.quick else 1500  # vanilla and first order
 STEPS_2ND = 20 if args.quick else 400  # second order: many times slower per step than vanilla
@@ -114,7 +115,7 @@ pause()
 # the formula above (θ_D ← θ_D − η ∂L_D/∂θ_D; the library's look-ahead uses D's own optimizer,
 # Adam here, whose step depends on the gradient differently). Each of the K updates is built with
 # `minigan.grad(..., create_graph=True)` on D run with the updated weights in place of its own
-# (`minigan.gan.unrolled.substituted`), from G's fakes *not* detached, so θ_D^K is a function of θ_G
+# (`minigan.module.substituted`), from G's fakes *not* detached, so θ_D^K is a function of θ_G
 # in the graph. Then G's loss against D_K is differentiated twice: through everything (the full
 # gradient) and with θ_D^K detached (the first-order part). Their difference is the second-order
 # part. One unrolled D step moves θ_D by η × a gradient, so that part is, to first order, K·η times

@@ -92,8 +92,8 @@ from matplotlib.figure import Figure
 
 import minigan
 from minigan import autograd as ops
-from minigan import data, losses, nn, optim
-from minigan.gan import GAN, models, plots
+from minigan import data, nn, optim
+from minigan.gan import GAN, losses, models, plots
 from minigan.measure import metrics
 
 args = lesson_setup(16, "What GANs are used for", GOALS,

@@ -32,6 +32,7 @@ __all__ = [
     "BackendError",
     "use",
     "current",
+    "default_name",
     "get_array_module",
     "cupy_available",
     "to_numpy",
@@ -42,7 +43,7 @@ __all__ = [
 CUPY_INSTALL_HINT = (
     "install CuPy for your CUDA version, e.g. `pip install -e \".[cuda]\"` "
     "(cupy-cuda12x) or `pip install cupy-cuda13x`, on a machine with an NVIDIA GPU, "
-    "or use the NumPy backend (`--backend numpy`)"
+    "or choose the `backend` numpy"
 )
 
 
@@ -121,6 +122,14 @@ def use(name: str) -> Backend:
     global _current
     _current = _get_backend(name)
     return _current
+
+
+def default_name() -> str:
+    """The name of the backend a new run uses when none is chosen: ``use()``'s, else
+    ``$MINIGAN_BACKEND``, else numpy. Loads nothing, so it never fails."""
+    if _current is not None:
+        return _current.name
+    return (os.environ.get("MINIGAN_BACKEND") or "numpy").lower()
 
 
 def current() -> Backend:

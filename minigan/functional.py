@@ -39,6 +39,7 @@ __all__ = [
     "sigmoid",
     "tanh",
     "softplus",
+    "log_softmax",
     "dropout",
     "concat",
     "stack",
@@ -255,6 +256,24 @@ def batch_norm(
     if bias is not None:
         y = y + reshape(bias, shape)
     return y
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log softmax(x)_k = x_k - log sum_j e^(x_j), along ``axis``: any shape -> the same shape.
+
+    Computed as s - log sum_j e^(s_j) with s = x - max_j x_j, which is the same number (the shift
+    cancels) but never overflows e^x; for the same reason the max is detached: it gets no gradient,
+    and needs none. The gradient is d/dx_i = delta_ik - softmax(x)_i, made by autograd from the
+    ops below (so it can be differentiated again).
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"log_softmax expects a minigan Tensor, got {type(x).__name__}: "
+                        "wrap it with minigan.tensor(x).")
+    if x.dtype.kind != "f":
+        raise TypeError(f"log_softmax expects floating-point scores, got {x.dtype}: "
+                        "convert them with x.astype('float32').")
+    s = x - x.max(axis=axis, keepdims=True).detach()
+    return s - s.exp().sum(axis=axis, keepdims=True).log()
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

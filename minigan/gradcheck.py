@@ -45,6 +45,14 @@ def _check_inputs(inputs: Sequence[Tensor]) -> None:
             )
 
 
+def _differentiable(inputs: Sequence[Tensor], who: str) -> list[Tensor]:
+    """The inputs a check differentiates with respect to: those with requires_grad (at least one)."""
+    wrt = [x for x in inputs if x.requires_grad]
+    if not wrt:
+        raise ValueError(f"{who}: no input requires a gradient; pass tensors made with requires_grad=True.")
+    return wrt
+
+
 def _projections(outputs: list[Tensor], seed: int) -> list[Any]:
     """Fixed random weights r for each output, so L = sum(y * r) exercises every element."""
     rng = np.random.default_rng(seed)
@@ -102,9 +110,7 @@ def gradcheck(
     """
     inputs = list(inputs)
     _check_inputs(inputs)
-    checked = [x for x in inputs if x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires a gradient; pass tensors made with requires_grad=True.")
+    checked = _differentiable(inputs, "gradcheck")
     outputs = _as_outputs(f(*inputs))
     rs = _projections(outputs, seed)
     diff_outputs = [(y, r) for y, r in zip(outputs, rs) if y.requires_grad]
@@ -148,7 +154,7 @@ def gradgradcheck(
     """
     inputs = list(inputs)
     _check_inputs(inputs)
-    checked = [x for x in inputs if x.requires_grad]
+    _differentiable(inputs, "gradgradcheck")  # one clear sentence, not an error from deep inside backward
     outputs = _as_outputs(f(*inputs))
     rng = np.random.default_rng(seed)
     vs = []
@@ -166,6 +172,5 @@ def gradgradcheck(
         return tuple(g if g is not None else Tensor(backend.get_array_module(x.data).zeros_like(x.data))
                      for g, x in zip(gs, wrt))
 
-    del checked
     return gradcheck(first_derivatives, inputs + vs, eps=eps, atol=atol, rtol=rtol, seed=seed + 1,
                      raise_exception=raise_exception)

@@ -5,7 +5,8 @@ float64 on the host, then is cast to the tensor's dtype and copied to its
 device. So a seed gives the same weights on NumPy and on CuPy.
 
 This module knows tensors, not layers: the layer-aware recipes (PyTorch's
-defaults, ``init_dcgan_``) live in ``minigan.nn``, which imports this one.
+defaults) live in ``minigan.nn``, which imports this one; DCGAN's ``init_dcgan_`` is GAN
+knowledge and lives in ``minigan.gan.models``.
 """
 
 from __future__ import annotations

@@ -1,20 +1,24 @@
-"""Loss functions, each beside its gradient derived by hand.
+"""Loss functions, each beside its gradient derived by hand: ``bce``, ``bce_with_logits``, ``mse``, ``cross_entropy``.
 
-Every loss returns a scalar Tensor: the mean over all elements (for D's (N, 1)
-output, the mean over the batch). It is built from differentiable ops, so
-``loss.backward()`` works and so do second derivatives (``create_graph=True``).
+Every loss returns a scalar Tensor: the mean over all elements (for a batch of (N, 1)
+outputs, the mean over the batch; for ``cross_entropy``, over the N rows). It is built from
+differentiable ops, so ``loss.backward()`` works and so do second derivatives
+(``create_graph=True``).
 
-Beside each loss, ``<name>_grad`` computes d(loss)/d(input) with plain array
-math, the way lesson 5 derives it on the board. The tests hold the by-hand
-gradient, autograd's and central differences equal.
+Beside each loss, ``<name>_grad`` computes d(loss)/d(input) with plain array math, the way
+the lessons derive it on the board. The tests hold the by-hand gradient, autograd's and
+central differences equal.
 
-The GAN losses take D's *logits* l (before the sigmoid), with D(x) = sigma(l).
-Two identities turn every log of a probability into a stable softplus:
+The losses on *logits* l (before the sigmoid, p = sigma(l)) turn every log of a probability
+into a stable softplus with two identities:
 
-    -log sigma(l)       = softplus(-l)        (-log D)
-    -log(1 - sigma(l))  = softplus(l)         (-log(1 - D))
+    -log sigma(l)       = softplus(-l)
+    -log(1 - sigma(l))  = softplus(l)
 
-where softplus(l) = log(1 + e^l) never overflows (see ``ops.softplus``).
+where softplus(l) = log(1 + e^l) never overflows (see ``minigan.softplus``).
+
+``loss_inputs``, ``loss_arrays`` and ``sigmoid_array`` are the checks and the one array
+function every loss needs; the GAN losses (``minigan.gan.losses``) use them too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Tensor, as_tensor, astype, clip, log, mean, softplus
+from minigan.functional import log_softmax, one_hot
 
 __all__ = [
     "BCE_EPS",
@@ -34,12 +39,11 @@ __all__ = [
     "bce_with_logits_grad",
     "mse",
     "mse_grad",
-    "d_loss",
-    "d_loss_grad",
-    "g_loss_minimax",
-    "g_loss_minimax_grad",
-    "g_loss_nonsaturating",
-    "g_loss_nonsaturating_grad",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "loss_inputs",
+    "loss_arrays",
+    "sigmoid_array",
 ]
 
 # Probabilities are clamped to [BCE_EPS, 1 - BCE_EPS] before the log. 1e-7 is just
@@ -75,8 +79,13 @@ def _check_shapes(name: str, what: str, x_shape: tuple[int, ...], y_shape: tuple
         )
 
 
-def _pair(name: str, what: str, x: Any, y: Any) -> tuple[Tensor, Tensor | float]:
-    """x as a float Tensor; y as a Python number, or a Tensor of x's dtype that broadcasts to x."""
+def loss_inputs(name: str, what: str, x: Any, y: Any) -> tuple[Tensor, Tensor | float]:
+    """A loss's two arguments, checked: x as a float Tensor; y as a Python number, or a Tensor of
+    x's dtype whose shape broadcasts *to* x's (never widens it).
+
+    ``name`` (the loss) and ``what`` (e.g. "logits") name the culprit in the one-sentence errors.
+    A Python float target stays a number: NumPy 2 then keeps float32 inputs float32.
+    """
     x = as_tensor(x)
     _check_float(name, what, x.dtype)
     if isinstance(y, (int, float)):
@@ -93,8 +102,12 @@ def _array(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _array_pair(name: str, what: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
-    """(xp, x, y) as arrays for the by-hand gradients, with the same checks as the losses."""
+def loss_arrays(name: str, what: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
+    """``(xp, x, y)`` as raw arrays for a by-hand gradient, with the same checks as ``loss_inputs``.
+
+    x and y may be Tensors or arrays; xp is NumPy or CuPy, whichever holds them; y is a Python
+    number or an array of x's dtype.
+    """
     x = _array(x)
     if not hasattr(x, "shape"):  # a list or a number
         x = np.asarray(x)
@@ -108,8 +121,8 @@ def _array_pair(name: str, what: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
     return xp, x, y.astype(x.dtype, copy=False)
 
 
-def _sigmoid(xp: Any, x: Any) -> Any:
-    """sigma(x) = 1 / (1 + e^-x), written as (1 + tanh(x/2)) / 2: the same value, no overflow."""
+def sigmoid_array(xp: Any, x: Any) -> Any:
+    """sigma(x) = 1 / (1 + e^-x) on a raw array, written as (1 + tanh(x/2)) / 2: the same value, no overflow."""
     return xp.tanh(x * 0.5) * 0.5 + 0.5
 
 
@@ -126,7 +139,7 @@ def bce(p: Tensor, y: Tensor | float, eps: float = BCE_EPS) -> Tensor:
     where p was clamped the gradient is 0. Prefer ``bce_with_logits``: it needs no clamp.
     p: any shape; y: a number or an array that broadcasts to p's shape -> scalar.
     """
-    p, y = _pair("bce", "probabilities", p, y)
+    p, y = loss_inputs("bce", "probabilities", p, y)
     # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
     # HINT: use the differentiable ops imported above (clip, log, mean), so that backward() works.
     # HINT: clamp p to [eps, 1 - eps] first: log(0) would give -inf.
@@ -137,7 +150,7 @@ def bce(p: Tensor, y: Tensor | float, eps: float = BCE_EPS) -> Tensor:
 
 def bce_grad(p: Any, y: Any, eps: float = BCE_EPS) -> Any:
     """d bce / d p by hand, an array of p's shape: the gradient of ``bce(p, y, eps)``, clamp and mean included."""
-    xp, p, y = _array_pair("bce_grad", "probabilities", p, y)
+    xp, p, y = loss_arrays("bce_grad", "probabilities", p, y)
     # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
     # HINT: plain array math here (xp is NumPy or CuPy): no Tensors, no autograd.
     # HINT: evaluate at the clamped p, and multiply by a 0/1 mask of where p was inside
@@ -161,7 +174,7 @@ def bce_with_logits(logits: Tensor, y: Tensor | float) -> Tensor:
     computed without ever taking e to a large power, so l = +-100 in float32 is exact.
     logits: any shape; y: a number (1.0 or 0.0) or an array that broadcasts to it -> scalar.
     """
-    logits, y = _pair("bce_with_logits", "logits", logits, y)
+    logits, y = loss_inputs("bce_with_logits", "logits", logits, y)
     # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
     # HINT: never take sigmoid then log: softplus (imported above) is log(1 + e^l) computed stably.
     # -log sigma(l) = softplus(-l) and -log(1 - sigma(l)) = softplus(l), and softplus(-l) = softplus(l) - l,
@@ -172,12 +185,12 @@ def bce_with_logits(logits: Tensor, y: Tensor | float) -> Tensor:
 
 def bce_with_logits_grad(logits: Any, y: Any) -> Any:
     """d bce_with_logits / d l by hand, an array of the logits' shape (the gradient of the mean)."""
-    xp, logits, y = _array_pair("bce_with_logits_grad", "logits", logits, y)
+    xp, logits, y = loss_arrays("bce_with_logits_grad", "logits", logits, y)
     # BEGIN EXERCISE bce (10 points): binary cross-entropy on probabilities and on logits, with its gradient by hand
-    # HINT: _sigmoid(xp, a) is sigma on a raw array.
+    # HINT: sigmoid_array(xp, a) is sigma on a raw array.
     # d/dl [softplus(l) - l y] = sigma(l) - y (softplus' = sigma), over N for the mean; the same as the chain
     # rule through p = sigma(l): (p - y)/(p(1 - p)) * p(1 - p).
-    return (_sigmoid(xp, logits) - y) / logits.size
+    return (sigmoid_array(xp, logits) - y) / logits.size
     # END EXERCISE
 
 
@@ -189,7 +202,7 @@ def mse(a: Tensor, b: Tensor | float) -> Tensor:
 
     a: any shape (the prediction); b: a number or an array that broadcasts to a's shape -> scalar.
     """
-    a, b = _pair("mse", "predictions", a, b)
+    a, b = loss_inputs("mse", "predictions", a, b)
     d = a - b
     return mean(d * d)
 
@@ -201,88 +214,50 @@ def mse_grad(a: Any, b: Any) -> Any:
 
     (With respect to b it is the negative of this.)
     """
-    _, a, b = _array_pair("mse_grad", "predictions", a, b)
+    _, a, b = loss_arrays("mse_grad", "predictions", a, b)
     return 2.0 * (a - b) / a.size
 
 
-# --------------------------------------------------------------------------- GAN losses on D's logits
+# --------------------------------------------------------------------------- cross-entropy over K classes
 
 
-def d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """The discriminator's loss: BCE with target 1 on real, target 0 on fake.
+def _check_labels(name: str, logits_shape: tuple[int, ...], labels: Any) -> Any:
+    """The raw integer labels (N,) that go with (N, K) logits, or one clear sentence."""
+    y = _array(labels)
+    if tuple(getattr(y, "shape", ())) != tuple(logits_shape[:1]):
+        raise ValueError(f"{name}: {logits_shape[0]} rows of logits but labels of shape "
+                         f"{tuple(getattr(y, 'shape', ()))}: give one integer label per row.")
+    return y
 
-    D maximises  V = E_x~p_data[log D(x)] + E_z~p_z[log(1 - D(G(z)))],  so it minimises -V:
 
-        d_loss = -mean log sigma(r) - mean log(1 - sigma(f))
-               = mean softplus(-r) + mean softplus(f)
+def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    """Cross-entropy of K-class logits s against integer labels y, averaged over the batch.
 
-    r = D's logits on real x, f = D's logits on fakes G(z); the two batches may differ in size.
-    real_logits: (N_r, ...), fake_logits: (N_f, ...) -> scalar.
+        loss = -1/N sum_n log softmax(s_n)[y_n] = 1/N sum_n ( log sum_k e^(s_nk) - s_n,y_n )
+
+    (``torch.nn.functional.cross_entropy``). The label's entry is picked by a product with
+    one_hot(y), so the backward is a product too. logits: (N, K) float Tensor; labels: (N,) ints
+    in [0, K) (an array or a Tensor) -> scalar.
     """
-    real_logits, _ = _pair("d_loss", "real logits", real_logits, 1.0)
-    fake_logits, _ = _pair("d_loss", "fake logits", fake_logits, 0.0)
-    return mean(softplus(-real_logits)) + mean(softplus(fake_logits))
+    if not isinstance(logits, Tensor) or logits.ndim != 2:
+        got = getattr(logits, "shape", type(logits).__name__)
+        raise ValueError(f"cross_entropy expects logits of shape (N, K) as a Tensor, got {got}.")
+    _check_float("cross_entropy", "logits", logits.dtype)
+    y = _check_labels("cross_entropy", logits.shape, labels)
+    return -(log_softmax(logits) * one_hot(y, logits.shape[1], dtype=logits.dtype)).sum(axis=1).mean()
 
 
-def d_loss_grad(real_logits: Any, fake_logits: Any) -> tuple[Any, Any]:
-    """(d d_loss / d r, d d_loss / d f) by hand, arrays of the two logits' shapes."""
-    xp, r, _ = _array_pair("d_loss_grad", "real logits", real_logits, 1.0)
-    xp, f, _ = _array_pair("d_loss_grad", "fake logits", fake_logits, 0.0)
-    # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
-    # HINT: softplus' = sigma, and _sigmoid(xp, a) is sigma on a raw array.
-    # HINT: each mean divides by its own batch: r.size for the real term, f.size for the fake one.
-    # d/dr softplus(-r) = -sigma(-r) = sigma(r) - 1 and d/df softplus(f) = sigma(f): D pushes real logits up
-    # (g_real < 0) and fake logits down (g_fake > 0).
-    return (_sigmoid(xp, r) - 1.0) / r.size, _sigmoid(xp, f) / f.size
-    # END EXERCISE
+def cross_entropy_grad(logits: Any, labels: Any) -> Any:
+    """d cross_entropy / d s by hand, an array (N, K):
 
-
-def g_loss_minimax(fake_logits: Tensor) -> Tensor:
-    """The generator's loss in the original minimax game (saturating).
-
-    G minimises the part of V it controls:
-
-        g_loss = mean log(1 - D(G(z))) = mean log(1 - sigma(f)) = -mean softplus(f)
-
-    Early in training D spots fakes easily (f << 0), where this is flat: see
-    ``g_loss_minimax_grad``. fake_logits: (N, ...) -> scalar.
+        d/ds_nk [log sum_j e^(s_nj) - s_n,y_n] = softmax(s_n)_k - [k = y_n],   over N for the mean.
     """
-    fake_logits, _ = _pair("g_loss_minimax", "fake logits", fake_logits, 0.0)
-    return -mean(softplus(fake_logits))
-
-
-def g_loss_minimax_grad(fake_logits: Any) -> Any:
-    """d g_loss_minimax / d f by hand, an array of f's shape.
-
-    Where D is sure the fake is fake (f << 0) this gradient is tiny: G barely learns exactly
-    when it is worst. That is the saturation the non-saturating loss fixes.
-    """
-    xp, f, _ = _array_pair("g_loss_minimax_grad", "fake logits", fake_logits, 0.0)
-    # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
-    # HINT: g_loss_minimax = -mean softplus(f); differentiate softplus and divide by N = f.size.
-    # d/df [-softplus(f)] = -sigma(f); at f = -6, |grad| = sigma(-6)/N ~ 0.0025/N.
-    return -_sigmoid(xp, f) / f.size
-    # END EXERCISE
-
-
-def g_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
-    """The generator's non-saturating loss: maximise log D(G(z)) instead of minimising log(1 - D(G(z))).
-
-        g_loss = -mean log D(G(z)) = -mean log sigma(f) = mean softplus(-f)
-
-    Same fixed point as the minimax loss, but steep where D rejects the fakes.
-    fake_logits: (N, ...) -> scalar.
-    """
-    fake_logits, _ = _pair("g_loss_nonsaturating", "fake logits", fake_logits, 1.0)
-    return mean(softplus(-fake_logits))
-
-
-def g_loss_nonsaturating_grad(fake_logits: Any) -> Any:
-    """d g_loss_nonsaturating / d f by hand, an array of f's shape; steep where D rejects the fakes (f << 0)."""
-    xp, f, _ = _array_pair("g_loss_nonsaturating_grad", "fake logits", fake_logits, 1.0)
-    # BEGIN EXERCISE minimax-grad (10 points): the gradients of the GAN losses on D's logits, by hand
-    # HINT: g_loss_nonsaturating = mean softplus(-f): the chain rule gives a minus sign, and
-    #   sigma(-f) = 1 - sigma(f).
-    # d/df softplus(-f) = -sigma(-f) = sigma(f) - 1; at f = -6, |grad| ~ 1/N, about e^6 ~ 400 times the minimax one.
-    return (_sigmoid(xp, f) - 1.0) / f.size
-    # END EXERCISE
+    s = _array(logits)
+    if getattr(s, "ndim", 0) != 2:
+        raise ValueError(f"cross_entropy_grad expects logits of shape (N, K), got {getattr(s, 'shape', s)}.")
+    _check_float("cross_entropy_grad", "logits", s.dtype)
+    y = _check_labels("cross_entropy_grad", s.shape, labels)
+    xp = backend.get_array_module(s)
+    e = xp.exp(s - s.max(axis=1, keepdims=True))  # the shift cancels in the ratio and keeps e^s finite
+    p = e / e.sum(axis=1, keepdims=True)
+    return (p - one_hot(y, s.shape[1], dtype=s.dtype).data) / s.shape[0]

@@ -1,15 +1,23 @@
-"""The base of every layer: ``Parameter``, ``Module`` and the ``frozen`` context (``torch.nn.Module``).
+"""The base of every layer: ``Parameter``, ``Module`` (``torch.nn.Module``) and three contexts.
 
 A ``Module`` is a function with state. Assigning a ``Parameter``, a sub-``Module``
 or a buffer (``register_buffer``) to an attribute registers it, so
 ``parameters()``, ``state_dict()``, ``train()`` and ``zero_grad()`` find everything
 without a list kept by hand. The layers themselves are in ``minigan.nn``.
+
+The contexts change a module for the length of a ``with`` block and put it back after,
+also when the block raises:
+
+- ``frozen(m)``: m's parameters get no gradient (gradients still flow *through* m);
+- ``evaluating(m)``: m runs in eval mode (BatchNorm's running statistics, no Dropout);
+- ``substituted(m, weights)``: m computes with other tensors in place of its parameters
+  (a functional call, as ``torch.func.functional_call``).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -18,7 +26,7 @@ import numpy as np
 from minigan import backend
 from minigan.autograd import Tensor
 
-__all__ = ["Parameter", "Module", "frozen", "LoadResult"]
+__all__ = ["Parameter", "Module", "frozen", "evaluating", "substituted", "LoadResult"]
 
 
 class Parameter(Tensor):
@@ -335,3 +343,41 @@ def frozen(module: Module) -> Iterator[Module]:
     finally:
         for p, flag in flags:
             p.requires_grad_(flag)
+
+
+@contextmanager
+def evaluating(module: Module) -> Iterator[Module]:
+    """``with evaluating(G):`` G and all its sub-modules run in eval mode inside the block (BatchNorm
+    uses its running statistics, Dropout is the identity); afterwards each module's own ``training``
+    flag is put back as it was, also when the block raises."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)
+
+
+@contextmanager
+def substituted(module: Module, weights: Sequence[Tensor]) -> Iterator[Module]:
+    """``with substituted(D, weights):`` D computes with ``weights`` in place of its parameters.
+
+    ``weights`` holds one tensor per parameter slot, in ``parameters()`` order and of the same
+    shapes. Each layer reads ``self.weight`` from its parameter registry when it runs, so a
+    tensor that is itself the result of a computation (e.g. theta - lr * grad, kept in the
+    graph) makes the module's output a differentiable function of that computation: the
+    functional call of ``torch.func``, by hand. The parameters are put back afterwards, also
+    when the block raises.
+    """
+    slots = [(m, name) for _, m in module.named_modules() for name, p in m._parameters.items() if p is not None]
+    if len(slots) != len(weights):
+        raise ValueError(f"substituted: the module has {len(slots)} parameters, got {len(weights)} tensors.")
+    saved = [m._parameters[name] for m, name in slots]
+    try:
+        for (m, name), w in zip(slots, weights):
+            m._parameters[name] = w
+        yield module
+    finally:
+        for (m, name), p in zip(slots, saved):
+            m._parameters[name] = p

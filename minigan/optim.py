@@ -34,8 +34,9 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Tensor
+from minigan.autograd import sqrt as tensor_sqrt
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop"]
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "adam_update", "TENSOR_MATH"]
 
 
 class Optimizer:
@@ -253,6 +254,8 @@ class Adam(Optimizer):
     betas (0.9, 0.999), 15.8x at DCGAN's (0.5, 0.999). The excess, (1 - beta1^t) / sqrt(1 - beta2^t),
     fades only over about 1 / (1 - beta2) = 1000 steps: at the defaults it grows to 6.6x near t = 12
     and is still 1.26x at t = 1000.
+
+    The step itself is ``adam_update``, which the unrolled GAN's look-ahead runs on Tensors.
     """
 
     def __init__(
@@ -275,41 +278,85 @@ class Adam(Optimizer):
 
     def _update(self, p: Tensor, g: Any, state: dict[str, Any]) -> None:
         xp = backend.get_array_module(p.data, g)
-        beta1, beta2 = self.betas
-        if self.weight_decay:
-            g = g + self.weight_decay * p.data
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(p.data)  # m
             state["exp_avg_sq"] = xp.zeros_like(p.data)  # v
-        # BEGIN EXERCISE adam (10 points): one step of RMSprop and one of Adam, Adam's with bias correction
-        # HINT: the class docstring has the math; t = state["step"] counts steps from 1, so add 1 first.
-        # HINT: update m and v in place (m *= ...; m += ...): they are the arrays in ``state``, which
-        #   the next step and the checkpoints read.
-        # HINT: write the new values into p.data in place (p.data -= ...): that is what moves the model.
-        # HINT: keep the bias corrections Python floats, so float32 parameters stay float32.
-        state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        # Every line below writes into m, v or one scratch array ``tmp`` (out=...): the update
-        # makes one temporary per parameter instead of seven, and each pass over memory is
-        # one NumPy call. (This loop ran a seventh of the MLP iteration before.)
-        tmp = xp.multiply(g, 1.0 - beta1)
-        m *= beta1
-        m += tmp  # m = beta1 m + (1 - beta1) g
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1.0 - beta2
-        v *= beta2
-        v += tmp  # v = beta2 v + (1 - beta2) g^2
-        # Python floats: (1 - beta^t) is a number, not an array, so float32 stays float32.
-        bias_correction1 = 1.0 - beta1**t
-        bias_correction2 = 1.0 - beta2**t
-        xp.sqrt(v, out=tmp)
-        tmp *= 1.0 / math.sqrt(bias_correction2)
-        tmp += self.eps  # tmp = sqrt(v_hat) + eps
-        xp.divide(m, tmp, out=tmp)
-        tmp *= self.lr / bias_correction1
-        p.data -= tmp  # p = p - lr m_hat / (sqrt(v_hat) + eps)
-        # END EXERCISE
+        state["step"] += 1  # t counts steps from 1
+        adam_update(xp, p.data, g, state["exp_avg"], state["exp_avg_sq"], state["step"],
+                    self.lr, self.betas, self.eps, self.weight_decay)
+
+
+class _TensorMath:
+    """The array functions ``adam_update`` calls, for Tensors: each returns a new Tensor, recorded in
+    the graph (``out`` is ignored: a Tensor is never written in place)."""
+
+    @staticmethod
+    def multiply(a: Any, b: Any, out: Any = None) -> Tensor:
+        return a * b
+
+    @staticmethod
+    def divide(a: Any, b: Any, out: Any = None) -> Tensor:
+        return a / b
+
+    @staticmethod
+    def sqrt(a: Tensor, out: Any = None) -> Tensor:
+        return tensor_sqrt(a)
+
+
+TENSOR_MATH = _TensorMath()  # ``xp`` for adam_update on Tensors: a differentiable step
+
+
+def adam_update(xp: Any, p: Any, g: Any, m: Any, v: Any, t: int, lr: float, betas: tuple[float, float],
+                eps: float, weight_decay: float = 0.0) -> tuple[Any, Any, Any]:
+    """One Adam step of one parameter: the math of ``Adam``'s docstring, in the one place it is written.
+
+    p: the parameter, g: its gradient, m and v: the two moments after step t - 1 (zeros, or the
+    number 0.0, before the first step), t: this step's number, from 1; all of p's shape.
+    Returns (p, m, v) after the step. The same lines run on two kinds of values, chosen by ``xp``:
+
+    - arrays, with xp = NumPy or CuPy (``Adam.step``): p, m and v are updated *in place* (the
+      model's weights and the optimizer's state), through one scratch array;
+    - Tensors, with xp = ``TENSOR_MATH`` (the unrolled GAN's look-ahead): every line makes a new
+      Tensor, recorded in the graph, so the new p is a differentiable function of g; nothing
+      passed in changes.
+
+    So the step is written with operators (an augmented one, ``a *= c``, writes into an array and
+    rebinds a Tensor) and xp's functions with their result kept (``a = xp.sqrt(b, out=a)``).
+    """
+    beta1, beta2 = betas
+    if weight_decay:
+        g = g + weight_decay * p  # a new value: p.grad itself is never changed
+    # BEGIN EXERCISE adam (10 points): one step of RMSprop and one of Adam, Adam's with bias correction
+    # HINT: Adam's class docstring has the math; t already counts this step (from 1).
+    # HINT: update m and v with augmented operators (m *= ...; m += ...): on arrays they write into the
+    #   optimizer's state, which the next step and the checkpoints read; on Tensors they make new ones.
+    # HINT: move p the same way (p -= ...), and return (p, m, v).
+    # HINT: xp is NumPy, CuPy or TENSOR_MATH: besides the operators, call only xp.multiply, xp.divide
+    #   and xp.sqrt, and keep what they return (a = xp.sqrt(b, out=a)), so that the unrolled GAN can
+    #   differentiate your step.
+    # HINT: keep the bias corrections Python floats, so float32 parameters stay float32.
+    # Every line below writes into m, v, p or one scratch array ``tmp`` (out=...): on arrays the update
+    # makes one temporary per parameter instead of seven, and each pass over memory is one NumPy call.
+    # (This loop ran a seventh of the MLP iteration before.)
+    tmp = xp.multiply(g, 1.0 - beta1)
+    m *= beta1
+    m += tmp  # m = beta1 m + (1 - beta1) g
+    tmp = xp.multiply(g, g, out=tmp)
+    tmp *= 1.0 - beta2
+    v *= beta2
+    v += tmp  # v = beta2 v + (1 - beta2) g^2
+    # Python floats: (1 - beta^t) is a number, not an array, so float32 stays float32.
+    bias_correction1 = 1.0 - beta1**t
+    bias_correction2 = 1.0 - beta2**t
+    tmp = xp.sqrt(v, out=tmp)
+    tmp *= 1.0 / math.sqrt(bias_correction2)
+    tmp += eps  # tmp = sqrt(v_hat) + eps
+    tmp = xp.divide(m, tmp, out=tmp)
+    tmp *= lr / bias_correction1
+    p -= tmp  # p = p - lr m_hat / (sqrt(v_hat) + eps)
+    return p, m, v
+    # END EXERCISE
 
 
 # --------------------------------------------------------------------------- RMSprop

@@ -19,47 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend
-from minigan.autograd import Tensor
-from minigan.gan import plots, truncation
+from minigan.cli import number, with_flags
+from minigan.gan import plots
 from minigan.gan.checkpoint import CheckpointError
+from minigan.gan.run import Run, draw
 
-__all__ = ["main", "draw"]
-
-
-def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
-         backend_name: str | None = None, keep: float = 1.0, ema: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """n samples (host array in the data's scale) from the run in ``run_dir``, and their labels if conditional.
-
-    ``keep`` < 1: Jacobian truncation (:mod:`minigan.gan.truncation`): n / keep noise vectors are
-    drawn and the n where G stretches z least are kept (2-D toys; drops the bridges between modes).
-    """
-    from minigan.gan.run import Run
-
-    m = truncation.n_to_draw(n, keep)
-    run = Run.open(run_dir, backend_name)
-    if not ema:
-        if run.gan.G_ema is None:
-            raise ValueError(f"the run in {run_dir} keeps no running average of G (it was trained without --ema): "
-                             "leave out --no-ema.")
-        run.gan.sample_from_ema = False
-    rng = np.random.default_rng(seed)
-    z = Tensor(backend.current().asarray(rng.standard_normal((m, run.cfg["z_dim"])).astype(np.float32)))
-    y = None
-    if run.n_classes:
-        if keep < 1:
-            raise ValueError("Jacobian truncation (keep < 1) is for the unconditional 2-D toys.")
-        host = np.full(n, label) if label is not None else np.repeat(np.arange(10), -(-n // 10))[:n]
-        y = backend.current().asarray(host.astype(np.int64))
-    elif label is not None:
-        raise ValueError(f"the run in {run_dir} is not conditional: it takes no --label.")
-    if m > n:
-        z = Tensor(z.data[truncation.truncate(run.gan.sampler, z, n)])
-    return run.samples(z, y), (None if y is None else backend.to_numpy(y))
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from minigan.train import number  # a whole or finite number, else one sentence naming the flag
-
     p = argparse.ArgumentParser(prog="python -m minigan.sample", description="Draw samples from a trained run.")
     p.add_argument("--run", required=True, help="the run folder written by python -m minigan.train")
     p.add_argument("--n", type=number(int, "--n", "at least 1"), default=64, help="how many samples (default 64)")
@@ -89,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         x, _ = draw(args.run, args.n, args.seed, args.label, args.backend, args.keep, not args.no_ema)
     except (CheckpointError, backend.BackendError, ValueError) as e:
-        print(f"minigan.sample: error: {e}", file=sys.stderr)
+        print(f"minigan.sample: error: {with_flags(str(e))}", file=sys.stderr)
         return 2
     if args.npy:
         np.save(args.npy, x)
@@ -98,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     if out:
         if x.ndim == 2 and x.shape[1] == 2:
             from minigan.data import modes, sample
-            from minigan.gan.run import Run
 
             name = Run.load_config(args.run)["dataset"]
             real = sample(name, args.n, np.random.default_rng(args.seed + 1))

@@ -1,6 +1,7 @@
-"""The scoring classifier: its loss, its training on a tiny problem, its cache, its data protocols."""
+"""The scoring classifier: its training on a tiny problem, its cache, its data protocols.
 
-import math
+Its loss, cross_entropy, is a generic loss: tests/test_losses.py tests it (log_softmax: tests/test_functional.py)."""
+
 import os
 from pathlib import Path
 
@@ -8,11 +9,10 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import backend
+from minigan import backend, evaluate
 from minigan.data import datasets, write_idx
-from minigan.gradcheck import gradcheck
 from minigan.measure import classifier
-from minigan.measure.classifier import Classifier, cross_entropy, log_softmax
+from minigan.measure.classifier import Classifier
 
 MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 needs_mnist = pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(),
@@ -36,48 +36,6 @@ def toy_images(n, rng):
         x[i, 0, r:r + 8, c:c + 8] = 1.0
     x += 0.2 * rng.standard_normal(x.shape).astype(np.float32)
     return np.clip(x, -1, 1), y.astype(np.int64)
-
-
-def reference_cross_entropy(s, y):
-    s = s - s.max(1, keepdims=True)
-    logp = s - np.log(np.exp(s).sum(1, keepdims=True))
-    return -logp[np.arange(len(y)), y].mean()
-
-
-# ---- the loss
-
-
-def test_cross_entropy_equals_numpy_reference(rng):
-    s = rng.standard_normal((7, 10)) * 3
-    y = rng.integers(0, 10, 7)
-    got = cross_entropy(minigan.tensor(s), y)
-    assert got.item() == pytest.approx(reference_cross_entropy(s, y), rel=1e-12)
-    assert cross_entropy(minigan.tensor(s.astype(np.float32)), y).dtype == np.float32
-
-
-def test_cross_entropy_gradient_is_softmax_minus_one_hot_and_passes_gradcheck(rng):
-    s = minigan.tensor(rng.standard_normal((6, 4)) + 500.0, requires_grad=True)  # large logits: the shift matters
-    y = np.array([0, 1, 2, 3, 3, 1])
-    gradcheck(lambda t: cross_entropy(t, y), [s])
-    cross_entropy(s, y).backward()
-    p = np.exp(s.data - s.data.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    np.testing.assert_allclose(s.grad.data, (p - np.eye(4)[y]) / 6, atol=1e-12)
-
-
-def test_log_softmax_is_stable_for_huge_logits():
-    s = minigan.tensor(np.array([[1e4, 0.0, -1e4], [3.0, 3.0, 3.0]], dtype=np.float32))
-    out = log_softmax(s).data
-    assert np.isfinite(out).all()
-    np.testing.assert_allclose(out[0], [0.0, -1e4, -2e4], rtol=1e-6)
-    np.testing.assert_allclose(out[1], [-math.log(3)] * 3, rtol=1e-6)
-
-
-def test_cross_entropy_rejects_mismatched_labels():
-    with pytest.raises(ValueError, match="one integer label per row"):
-        cross_entropy(minigan.tensor(np.zeros((4, 3))), np.zeros(5, dtype=np.int64))
-    with pytest.raises(ValueError, match=r"\(N, K\)"):
-        cross_entropy(minigan.tensor(np.zeros(4)), np.zeros(4, dtype=np.int64))
 
 
 # ---- the network and its training
@@ -201,13 +159,13 @@ def test_a_corrupt_cache_is_retrained(fake_kmnist, monkeypatch, capsys, damage):
 def test_no_files_at_all_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(datasets.DataNotFoundError, match="kmnist"):
         classifier.load_split("kmnist", tmp_path / "empty")
-    assert classifier.main(["kmnist", "--data-dir", str(tmp_path / "empty")]) == 2
+    assert evaluate.main(["--classifier", "kmnist", "--data-dir", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("minigan.classifier: error: The kmnist train files") and err.count("\n") == 1
+    assert err.startswith("minigan.evaluate: error: The kmnist train files") and err.count("\n") == 1
 
 
 def test_the_command_line_reports_the_accuracy(fake_kmnist, capsys):
-    assert classifier.main(["kmnist", "--data-dir", str(fake_kmnist)]) == 0
+    assert evaluate.main(["--classifier", "kmnist", "--data-dir", str(fake_kmnist)]) == 0
     clf = classifier.get_classifier("kmnist", fake_kmnist)
     assert f"kmnist: test-8000/2000, test accuracy {100 * clf.accuracy:.2f}% on 40 images, trained on 160" in \
         capsys.readouterr().out

@@ -14,6 +14,8 @@ from minigan.classroom import kit as classroom
 from minigan.classroom import markers as exercises
 from minigan.classroom.markers import KitError, parse_regions
 
+SIGMOID = "minigan/autograd/elementwise.py"  # where the sigmoid exercise lives
+
 
 @pytest.fixture(scope="module")
 def kit():
@@ -114,9 +116,9 @@ def test_a_solved_exercise_earns_its_points_and_only_its_own(edition, tmp_path, 
     shutil.copytree(edition, mine)
     # A solution of her own, not the library's: split on the sign so that e^-|x| never overflows, and the
     # derivative from the output.
-    fill_in(mine, "minigan/autograd/elementwise.py", "sigmoid", ["xp = backend.get_array_module(x)", "e = xp.exp(-xp.abs(x))",
+    fill_in(mine, SIGMOID, "sigmoid", ["xp = backend.get_array_module(x)", "e = xp.exp(-xp.abs(x))",
                                                 "return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))"])
-    fill_in(mine, "minigan/autograd/elementwise.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
+    fill_in(mine, SIGMOID, "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
     assert cli.main(["grade", str(mine)]) == 0
     table = capsys.readouterr().out.splitlines()
     sigmoid = next(row for row in table if row.startswith("sigmoid "))
@@ -128,8 +130,8 @@ def test_the_naive_sigmoid_fails_its_tests(edition, tmp_path, capsys):
     carol = tmp_path / "carol"
     shutil.copytree(edition, carol)
     # Right values everywhere, but exp(-x) overflows for x << 0: numerically unsafe, so no points.
-    fill_in(carol, "minigan/autograd/elementwise.py", "sigmoid", ["xp = backend.get_array_module(x)", "return 1.0 / (1.0 + xp.exp(-x))"])
-    fill_in(carol, "minigan/autograd/elementwise.py", "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
+    fill_in(carol, SIGMOID, "sigmoid", ["xp = backend.get_array_module(x)", "return 1.0 / (1.0 + xp.exp(-x))"])
+    fill_in(carol, SIGMOID, "sigmoid", ["s = self.output()", "return gy * s * (1.0 - s)"])
     assert cli.main(["grade", str(carol), "--only", "sigmoid"]) == 0
     row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("sigmoid "))
     assert "0/5     5/6    failed" in row, row  # points, tests passed, status

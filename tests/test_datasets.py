@@ -254,7 +254,7 @@ def test_not_found_without_download(tmp_path, monkeypatch, isolated):
         str(isolated / "fashion-mnist"),
         str(tmp_path / "debian"),
         "download=False",
-        "--data-dir",
+        "`data_dir`",
         "MINIGAN_DATA",
         "apt-get install dataset-fashion-mnist",
     )
@@ -374,7 +374,7 @@ def test_server_down_lists_where_it_looked(tmp_path, monkeypatch, isolated):
         f"{tmp_path / 'env' / 'mnist'} (missing)",
         f"{isolated / 'mnist'} (missing)",
         f"downloading failed ({down}train-images-idx3-ubyte.gz:",
-        "--data-dir",
+        "`data_dir`",
         "MINIGAN_DATA",
         "connect to the internet",
     )

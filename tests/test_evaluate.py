@@ -8,7 +8,7 @@ import pytest
 
 from minigan import evaluate, train
 from minigan.data import datasets, modes, write_idx
-from minigan.measure import classifier
+from minigan.measure import classifier, evaluation
 
 
 @pytest.fixture(autouse=True)
@@ -108,10 +108,10 @@ def test_images_are_scored_beside_real_data_and_noise(fake_kmnist, tmp_path, cap
     assert again.pop("histogram") == s["histogram"]
     assert again == pytest.approx({k: v for k, v in s.items() if k != "histogram"})
     # a conditional run's labels: how often the classifier agrees with them
-    m = evaluate.evaluate_samples(split.x_train[:100], "kmnist", data_dir=fake_kmnist, labels=split.y_train[:100])
+    m = evaluation.evaluate_samples(split.x_train[:100], "kmnist", data_dir=fake_kmnist, labels=split.y_train[:100])
     clf = classifier.get_classifier("kmnist", fake_kmnist)
     assert m["samples"]["label_accuracy"] == clf.accuracy_on(split.x_train[:100], split.y_train[:100])
-    assert "label accuracy" in evaluate.format_table(m)
+    assert "label accuracy" in evaluation.format_table(m)
     # ... and the same from the command line: --labels FILE.npy, --protocol named
     np.save(tmp_path / "y.npy", split.y_train[:100])
     code, out, _ = run(capsys, "--dataset", "kmnist", "--samples", tmp_path / "s.npy", "--labels", tmp_path / "y.npy",
@@ -124,10 +124,10 @@ def test_images_are_scored_beside_real_data_and_noise(fake_kmnist, tmp_path, cap
 
 def test_as_images_accepts_the_three_layouts_and_both_scales():
     x = np.linspace(0, 255, 784).round().reshape(1, 28, 28)
-    a = evaluate.as_images(x)
+    a = evaluation.as_images(x)
     assert a.shape == (1, 1, 28, 28) and a.dtype == np.float32 and a.min() == -1.0 and a.max() == 1.0
-    np.testing.assert_array_equal(evaluate.as_images(x.reshape(1, 784)), a)
-    np.testing.assert_array_equal(evaluate.as_images(a), a)
+    np.testing.assert_array_equal(evaluation.as_images(x.reshape(1, 784)), a)
+    np.testing.assert_array_equal(evaluation.as_images(a), a)
 
 
 # ---- errors: one sentence, exit code 2

@@ -1,14 +1,24 @@
-"""GAN-family losses (LSGAN, WGAN, hinge): forward against NumPy formulas; by-hand gradient ==
-autograd == central differences; second derivatives where the loss is smooth; dtypes; bad input."""
+"""Every GAN loss (the original game's on D's logits, LSGAN, WGAN, hinge): forward against NumPy formulas;
+by-hand gradient == autograd == central differences; second derivatives where the loss is smooth; dtypes;
+bad input; what each loss means, by value."""
+
+import math
+import warnings
 
 import numpy as np
 import pytest
 
 import minigan
+from minigan import losses
 from minigan.gan import losses as gan_losses
 from minigan.gradcheck import numerical_grad
 
 N_REAL, N_FAKE = 5, 3  # different batch sizes: each mean is over its own batch
+
+
+def sig(x):
+    """A float64 NumPy sigmoid for the reference formulas."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
 def _scores(rng, n):
@@ -27,6 +37,27 @@ def _away_from(kink, rng, n):
 # Each case: make(rng) -> host arrays of D's outputs (real then fake, or fake alone), the loss on
 # tensors, its by-hand gradient, the loss written directly in NumPy, and whether it is smooth.
 CASES = {
+    "d_loss": dict(
+        make=lambda rng: [_scores(rng, N_REAL), _scores(rng, N_FAKE)],
+        loss=gan_losses.d_loss,
+        by_hand=gan_losses.d_loss_grad,
+        ref=lambda r, f: -np.mean(np.log(sig(r))) - np.mean(np.log(1 - sig(f))),
+        smooth=True,
+    ),
+    "g_loss_minimax": dict(
+        make=lambda rng: [_scores(rng, N_FAKE)],
+        loss=gan_losses.g_loss_minimax,
+        by_hand=lambda f: (gan_losses.g_loss_minimax_grad(f),),
+        ref=lambda f: np.mean(np.log(1 - sig(f))),
+        smooth=True,
+    ),
+    "g_loss_nonsaturating": dict(
+        make=lambda rng: [_scores(rng, N_FAKE)],
+        loss=gan_losses.g_loss_nonsaturating,
+        by_hand=lambda f: (gan_losses.g_loss_nonsaturating_grad(f),),
+        ref=lambda f: -np.mean(np.log(sig(f))),
+        smooth=True,
+    ),
     "lsgan_d": dict(
         make=lambda rng: [_scores(rng, N_REAL), _scores(rng, N_FAKE)],
         loss=gan_losses.lsgan_d_loss,
@@ -127,7 +158,55 @@ def test_float32_stays_float32_forward_and_backward(name, xp_backend, rng):
         np.testing.assert_allclose(x.grad.numpy(), xp_backend.to_numpy(h), rtol=1e-5, atol=1e-7)
 
 
-# --------------------------------------------------------------------------- what each loss means, by value
+# --------------------------------------------------------------------------- the original game, by value
+
+
+def test_minimax_generator_loss_saturates_where_nonsaturating_does_not(xp_backend):
+    # D is sure the fakes are fake: logit -6, D(G(z)) = sigma(-6) ~ 0.0025.
+    f = minigan.tensor(np.full((8, 1), -6.0), requires_grad=True)
+    minimax = gan_losses.g_loss_minimax_grad(f)
+    nonsat = gan_losses.g_loss_nonsaturating_grad(f)
+    ratio = float(abs(minimax).max() / abs(nonsat).max())
+    # |-sigma(f)| / |sigma(f) - 1| = sigma(f) / sigma(-f) = e^f
+    np.testing.assert_allclose(ratio, math.exp(-6.0), rtol=1e-4)
+    assert ratio < 0.003
+    # Both point the same way: raise the fake logit.
+    assert (minimax < 0).all() and (nonsat < 0).all()
+    # autograd sees the same
+    gan_losses.g_loss_minimax(f).backward()
+    np.testing.assert_allclose(f.grad.numpy(), xp_backend.to_numpy(minimax), rtol=1e-6)
+
+
+def test_d_loss_is_the_negated_minimax_value(xp_backend, rng):
+    r = rng.uniform(-3, 3, (16, 1))
+    f = rng.uniform(-3, 3, (16, 1))
+    # V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))], computed naively.
+    value = np.mean(np.log(sig(r))) + np.mean(np.log(1.0 - sig(f)))
+    loss = gan_losses.d_loss(minigan.tensor(r, dtype="float64"), minigan.tensor(f, dtype="float64"))
+    np.testing.assert_allclose(loss.item(), -value, rtol=1e-12)
+    # and the generator's minimax loss is the part of V it controls
+    g = gan_losses.g_loss_minimax(minigan.tensor(f, dtype="float64"))
+    np.testing.assert_allclose(g.item(), np.mean(np.log(1.0 - sig(f))), rtol=1e-12)
+
+
+def test_d_loss_is_bce_with_logits_against_ones_and_zeros(rng):
+    r = minigan.tensor(rng.standard_normal((4, 1)))
+    f = minigan.tensor(rng.standard_normal((4, 1)))
+    expected = losses.bce_with_logits(r, 1.0).item() + losses.bce_with_logits(f, 0.0).item()
+    np.testing.assert_allclose(gan_losses.d_loss(r, f).item(), expected, rtol=1e-6)
+
+
+def test_the_original_game_is_exact_at_large_logits_without_warnings(xp_backend):
+    logits = minigan.tensor([100.0, -100.0], requires_grad=True)
+    # Underflow (e^-100 -> 0) is harmless; overflow, log(0) and 0/0 are what must not happen.
+    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
+        warnings.simplefilter("error")
+        values = [gan_losses.d_loss(logits, logits), gan_losses.g_loss_minimax(logits),
+                  gan_losses.g_loss_nonsaturating(logits)]
+    np.testing.assert_allclose([v.item() for v in values], [100.0, -50.0, 50.0], rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- what each variant means, by value
 
 
 def test_lsgan_is_zero_at_its_targets_and_does_not_saturate():
@@ -180,6 +259,8 @@ def test_a_mean_is_over_all_elements_of_each_batch():
 
 # --------------------------------------------------------------------------- bad input
 
+LOGIT_D_FNS = ["d_loss", "d_loss_grad"]
+LOGIT_G_FNS = ["g_loss_minimax", "g_loss_minimax_grad", "g_loss_nonsaturating", "g_loss_nonsaturating_grad"]
 D_FNS = ["lsgan_d_loss", "lsgan_d_loss_grad", "wgan_d_loss", "wgan_d_loss_grad", "hinge_d_loss", "hinge_d_loss_grad"]
 G_FNS = ["lsgan_g_loss", "lsgan_g_loss_grad", "wgan_g_loss", "wgan_g_loss_grad", "hinge_g_loss", "hinge_g_loss_grad"]
 
@@ -208,5 +289,26 @@ def test_integer_g_outputs_raise_type_error(fn):
     _assert_clear_type_error(info, fn, "fake outputs")
 
 
+@pytest.mark.parametrize("fn", LOGIT_D_FNS)
+@pytest.mark.parametrize("which", ["real", "fake"])
+def test_integer_d_logits_raise_type_error(fn, which):
+    good, bad = minigan.tensor([[0.5], [-1.0]]), minigan.tensor(np.array([[1], [0]], dtype=np.int64))
+    args = (bad, good) if which == "real" else (good, bad)
+    with pytest.raises(TypeError) as info:
+        getattr(gan_losses, fn)(*args)
+    _assert_clear_type_error(info, fn, f"{which} logits")
+
+
+@pytest.mark.parametrize("fn", LOGIT_G_FNS)
+def test_integer_g_logits_raise_type_error(fn):
+    with pytest.raises(TypeError) as info:
+        getattr(gan_losses, fn)(minigan.tensor(np.array([[1], [0]], dtype=np.int64)))
+    _assert_clear_type_error(info, fn, "fake logits")
+
+
 def test_every_public_loss_is_tested():
-    assert sorted(gan_losses.__all__) == sorted(D_FNS + G_FNS)
+    assert sorted(gan_losses.__all__) == sorted(LOGIT_D_FNS + LOGIT_G_FNS + D_FNS + G_FNS)
+
+
+def test_the_generic_losses_hold_no_gan_loss():
+    assert not [name for name in losses.__all__ if "d_loss" in name or "g_loss" in name]

@@ -192,6 +192,8 @@ def test_non_tensor_inputs_and_no_input_requiring_grad_are_refused():
         minigan.gradcheck(minigan.exp, [np.zeros(2)])
     with pytest.raises(ValueError, match="no input requires a gradient"):
         minigan.gradcheck(minigan.exp, [t64([1.0], requires_grad=False)])
+    with pytest.raises(ValueError, match="^gradgradcheck: no input requires a gradient"):
+        minigan.gradgradcheck(minigan.exp, [t64([1.0], requires_grad=False)])
 
 
 def test_numerical_grad_is_accurate_to_eps_squared(xp_backend):

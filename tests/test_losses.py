@@ -1,4 +1,5 @@
-"""Losses: forward against NumPy formulas; by-hand gradient == autograd == central differences."""
+"""Generic losses (bce, bce_with_logits, mse, cross_entropy): forward against NumPy formulas; by-hand gradient ==
+autograd == central differences; second derivatives. The GAN losses are tested in test_gan_losses.py."""
 
 import math
 import warnings
@@ -14,6 +15,14 @@ from minigan.gradcheck import numerical_grad
 def sig(x):
     """A float64 NumPy sigmoid for the reference formulas."""
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def reference_cross_entropy(s, y):
+    """-mean log softmax(s)[y] in float64 NumPy, the shift by the row's max included."""
+    s = np.asarray(s, dtype=np.float64)
+    s = s - s.max(1, keepdims=True)
+    logp = s - np.log(np.exp(s).sum(1, keepdims=True))
+    return -logp[np.arange(len(y)), y].mean()
 
 
 # Each case: how to draw its inputs (the differentiable ones, then constant targets),
@@ -38,24 +47,12 @@ CASES = {
         by_hand=lambda b: (lambda a: (losses.mse_grad(a, b),)),
         ref=lambda b: (lambda a: np.mean((a - b) ** 2)),
     ),
-    "d_loss": dict(
-        # Different batch sizes for real and fake: each mean is over its own batch.
-        make=lambda rng: ([rng.standard_normal((5, 1)) * 2, rng.standard_normal((3, 1)) * 2], None),
-        loss=lambda _: losses.d_loss,
-        by_hand=lambda _: losses.d_loss_grad,
-        ref=lambda _: (lambda r, f: -np.mean(np.log(sig(r))) - np.mean(np.log(1 - sig(f)))),
-    ),
-    "g_loss_minimax": dict(
-        make=lambda rng: ([rng.standard_normal((5, 1)) * 2], None),
-        loss=lambda _: losses.g_loss_minimax,
-        by_hand=lambda _: (lambda f: (losses.g_loss_minimax_grad(f),)),
-        ref=lambda _: (lambda f: np.mean(np.log(1 - sig(f)))),
-    ),
-    "g_loss_nonsaturating": dict(
-        make=lambda rng: ([rng.standard_normal((5, 1)) * 2], None),
-        loss=lambda _: losses.g_loss_nonsaturating,
-        by_hand=lambda _: (lambda f: (losses.g_loss_nonsaturating_grad(f),)),
-        ref=lambda _: (lambda f: -np.mean(np.log(sig(f)))),
+    "cross_entropy": dict(
+        # logits (N, K) with integer labels (N,): the labels are constants, like the targets above
+        make=lambda rng: ([rng.standard_normal((5, 4)) * 2], rng.integers(0, 4, 5)),
+        loss=lambda y: (lambda s: losses.cross_entropy(s, y)),
+        by_hand=lambda y: (lambda s: (losses.cross_entropy_grad(s, y),)),
+        ref=lambda y: (lambda s: reference_cross_entropy(s, y)),
     ),
 }
 NAMES = list(CASES)
@@ -65,7 +62,12 @@ def _build(name, xp_backend, rng, dtype):
     case = CASES[name]
     host_inputs, host_y = case["make"](rng)
     xs = [minigan.tensor(a, dtype=dtype, requires_grad=True) for a in host_inputs]
-    y = None if host_y is None else minigan.tensor(host_y, dtype=dtype)
+    if host_y is None:
+        y = None
+    elif host_y.dtype.kind in "iu":  # integer class labels stay integers
+        y = minigan.tensor(host_y)
+    else:
+        y = minigan.tensor(host_y, dtype=dtype)
     return case, host_inputs, host_y, xs, y
 
 
@@ -150,12 +152,10 @@ def test_bce_with_logits_is_exact_at_large_logits_without_warnings(xp_backend):
         right = losses.bce_with_logits(logits, minigan.tensor([1.0, 0.0]))  # confidently right
         wrong.backward()
         grad_wrong = losses.bce_with_logits_grad(logits, minigan.tensor([0.0, 1.0]))
-        gan = [losses.d_loss(logits, logits), losses.g_loss_minimax(logits), losses.g_loss_nonsaturating(logits)]
     np.testing.assert_allclose(wrong.item(), 100.0, rtol=1e-6)
     assert 0.0 <= right.item() < 1e-30
     np.testing.assert_allclose(logits.grad.numpy(), [0.5, -0.5])  # (sigma(l) - y) / N
     np.testing.assert_allclose(xp_backend.to_numpy(grad_wrong), [0.5, -0.5])
-    np.testing.assert_allclose([v.item() for v in gan], [100.0, -50.0, 50.0], rtol=1e-6)
 
 
 def test_bce_on_probabilities_zero_and_one_is_finite(xp_backend):
@@ -174,42 +174,41 @@ def test_bce_on_probabilities_zero_and_one_is_finite(xp_backend):
     np.testing.assert_array_equal(xp_backend.to_numpy(losses.bce_grad(p, minigan.tensor([1.0, 0.0]))), [0.0, 0.0])
 
 
-# --------------------------------------------------------------------------- the GAN lesson
+# --------------------------------------------------------------------------- cross-entropy
 
 
-def test_minimax_generator_loss_saturates_where_nonsaturating_does_not(xp_backend):
-    # D is sure the fakes are fake: logit -6, D(G(z)) = sigma(-6) ~ 0.0025.
-    f = minigan.tensor(np.full((8, 1), -6.0), requires_grad=True)
-    minimax = losses.g_loss_minimax_grad(f)
-    nonsat = losses.g_loss_nonsaturating_grad(f)
-    ratio = float(abs(minimax).max() / abs(nonsat).max())
-    # |-sigma(f)| / |sigma(f) - 1| = sigma(f) / sigma(-f) = e^f
-    np.testing.assert_allclose(ratio, math.exp(-6.0), rtol=1e-4)
-    assert ratio < 0.003
-    # Both point the same way: raise the fake logit.
-    assert (minimax < 0).all() and (nonsat < 0).all()
-    # autograd sees the same
-    losses.g_loss_minimax(f).backward()
-    np.testing.assert_allclose(f.grad.numpy(), xp_backend.to_numpy(minimax), rtol=1e-6)
+def test_cross_entropy_gradient_is_softmax_minus_one_hot_at_large_logits(xp_backend, rng):
+    s = minigan.tensor(rng.standard_normal((6, 4)) + 500.0, requires_grad=True)  # large logits: the shift matters
+    labels = np.array([0, 1, 2, 3, 3, 1])
+    y = minigan.tensor(labels)  # on the backend, beside the logits
+    assert minigan.gradcheck(lambda t: losses.cross_entropy(t, y), [s])
+    assert minigan.gradgradcheck(lambda t: losses.cross_entropy(t, y), [s])
+    losses.cross_entropy(s, y).backward()
+    host = xp_backend.to_numpy(s.data)
+    p = np.exp(host - host.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(s.grad.numpy(), (p - np.eye(4)[labels]) / 6, atol=1e-12)
+    np.testing.assert_allclose(xp_backend.to_numpy(losses.cross_entropy_grad(s, y)), (p - np.eye(4)[labels]) / 6,
+                               atol=1e-12)
 
 
-def test_d_loss_is_the_negated_minimax_value(xp_backend, rng):
-    r = rng.uniform(-3, 3, (16, 1))
-    f = rng.uniform(-3, 3, (16, 1))
-    # V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))], computed naively.
-    value = np.mean(np.log(sig(r))) + np.mean(np.log(1.0 - sig(f)))
-    loss = losses.d_loss(minigan.tensor(r, dtype="float64"), minigan.tensor(f, dtype="float64"))
-    np.testing.assert_allclose(loss.item(), -value, rtol=1e-12)
-    # and the generator's minimax loss is the part of V it controls
-    g = losses.g_loss_minimax(minigan.tensor(f, dtype="float64"))
-    np.testing.assert_allclose(g.item(), np.mean(np.log(1.0 - sig(f))), rtol=1e-12)
+def test_cross_entropy_takes_labels_as_arrays_or_tensors_and_keeps_float32(rng):
+    s = rng.standard_normal((7, 10)) * 3
+    y = rng.integers(0, 10, 7)
+    got = losses.cross_entropy(minigan.tensor(s, dtype="float64"), y)
+    assert got.item() == pytest.approx(reference_cross_entropy(s, y), rel=1e-12)
+    assert losses.cross_entropy(minigan.tensor(s, dtype="float64"), minigan.tensor(y)).item() == got.item()
+    assert losses.cross_entropy(minigan.tensor(s.astype(np.float32)), y).dtype == np.float32
 
 
-def test_d_loss_is_bce_with_logits_against_ones_and_zeros(rng):
-    r = minigan.tensor(rng.standard_normal((4, 1)))
-    f = minigan.tensor(rng.standard_normal((4, 1)))
-    expected = losses.bce_with_logits(r, 1.0).item() + losses.bce_with_logits(f, 0.0).item()
-    np.testing.assert_allclose(losses.d_loss(r, f).item(), expected, rtol=1e-6)
+@pytest.mark.parametrize("fn", [losses.cross_entropy, losses.cross_entropy_grad])
+def test_cross_entropy_rejects_mismatched_labels(fn):
+    with pytest.raises(ValueError, match="one integer label per row"):
+        fn(minigan.tensor(np.zeros((4, 3))), np.zeros(5, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"\(N, K\)"):
+        fn(minigan.tensor(np.zeros(4)), np.zeros(4, dtype=np.int64))
+    with pytest.raises(TypeError, match="astype"):
+        fn(minigan.tensor(np.zeros((4, 3), dtype=np.int64)), np.zeros(4, dtype=np.int64))
 
 
 # --------------------------------------------------------------------------- bad input
@@ -254,6 +253,8 @@ def test_matches_torch_when_torch_is_installed(rng):
          tf.binary_cross_entropy_with_logits(torch.tensor(logits), torch.tensor(y))),
         (losses.bce(minigan.tensor(p), minigan.tensor(y)), tf.binary_cross_entropy(torch.tensor(p), torch.tensor(y))),
         (losses.mse(minigan.tensor(p), minigan.tensor(y)), tf.mse_loss(torch.tensor(p), torch.tensor(y))),
+        (losses.cross_entropy(minigan.tensor(logits.reshape(3, 2)), np.array([0, 1, 1])),
+         tf.cross_entropy(torch.tensor(logits.reshape(3, 2)), torch.tensor([0, 1, 1]))),
     ]
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)

@@ -408,6 +408,24 @@ def test_wrong_sample_shape_names_both_shapes(build, shape, expected):
     assert str(info.value) == f"D expects samples of shape {expected}, got {shape}."
 
 
+def test_init_dcgan_draws_the_papers_weights_and_leaves_embeddings_alone():
+    net = nn.Sequential(
+        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.BatchNorm2d(512), nn.Conv2d(32, 64, 4), nn.Linear(100, 256),
+        nn.Embedding(10, 100),
+    )
+    emb_before = net[4].weight.numpy().copy()
+    assert models.init_dcgan_(net) is net
+    for i in (0, 2, 3):
+        w = net[i].weight.numpy()
+        assert abs(w.std() / 0.02 - 1) < 0.1 and abs(w.mean()) < 0.002, repr(net[i])
+        np.testing.assert_array_equal(net[i].bias.numpy(), 0.0)
+    gamma = net[1].weight.numpy()
+    assert abs(gamma.mean() - 1) < 0.005 and abs(gamma.std() / 0.02 - 1) < 0.1
+    np.testing.assert_array_equal(net[1].bias.numpy(), 0.0)
+    np.testing.assert_array_equal(net[4].weight.numpy(), emb_before)  # embeddings keep N(0, 1)
+    assert all(p.dtype == np.float32 for p in net.parameters())
+
+
 def test_unknown_model_name_raises():
     with pytest.raises(ValueError) as info:
         models.build("resnet", (2,))
@@ -420,6 +438,7 @@ def test_dcgan_refuses_data_that_is_not_28_by_28_images(shape):
     with pytest.raises(ValueError) as info:
         models.dcgan(shape)
     message = str(info.value)
-    assert f"got data of shape {shape}" in message and "28 x 28" in message and "--model mlp" in message
+    assert f"got data of shape {shape}" in message and "28 x 28" in message and "use the mlp model" in message
+    assert "--" not in message  # the library names no command-line flag
     with pytest.raises(ValueError, match="28 x 28"):
         models.build("dcgan", shape)

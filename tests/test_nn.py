@@ -405,6 +405,57 @@ def test_frozen_trains_only_the_other_network_and_restores_flags(rng):
     assert all(p.requires_grad for p in G.parameters())
 
 
+def test_evaluating_runs_eval_mode_and_restores_every_module_s_own_mode(rng):
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 1))
+    net[2].eval()  # a sub-module already in eval mode before the block: it must stay so after
+    before = [m.training for m in net.modules()]
+    assert before == [True, True, True, False, True]
+    x = make(rng, 8, 3, requires_grad=False)
+    with nn.evaluating(net) as inner:
+        assert inner is net
+        assert not any(m.training for m in net.modules())
+        y1, y2 = net(x).numpy(), net(x).numpy()
+    np.testing.assert_array_equal(y1, y2)  # no dropout, BatchNorm's running statistics
+    assert [m.training for m in net.modules()] == before
+    # Restored even when the block raises.
+    with pytest.raises(RuntimeError, match="boom"), nn.evaluating(net):
+        raise RuntimeError("boom")
+    assert [m.training for m in net.modules()] == before
+    net.eval()
+    with nn.evaluating(net):
+        pass
+    assert not any(m.training for m in net.modules())  # a model in eval mode stays in eval mode
+
+
+def test_substituted_runs_the_module_with_other_weights_and_restores_them():
+    lin = nn.Linear(3, 2).double()
+    x = minigan.tensor(np.arange(6.0).reshape(2, 3))
+    w = minigan.tensor(np.ones((2, 3)))
+    b = minigan.tensor(np.array([1.0, -1.0]))
+    params = list(lin.parameters())
+    with nn.substituted(lin, [w, b]) as inner:
+        assert inner is lin
+        np.testing.assert_allclose(lin(x).numpy(), x.numpy() @ np.ones((3, 2)) + [1.0, -1.0])
+    assert list(lin.parameters()) == params and isinstance(lin.weight, nn.Parameter)
+    with pytest.raises(ValueError, match="has 2 parameters, got 1"):
+        with nn.substituted(lin, [w]):
+            pass
+    with pytest.raises(RuntimeError, match="boom"), nn.substituted(lin, [w, b]):
+        raise RuntimeError("boom")
+    assert list(lin.parameters()) == params  # put back even when the block raises
+
+
+def test_substituted_weights_make_the_output_differentiable_in_them():
+    lin = nn.Linear(2, 1, bias=False).double()
+    theta = minigan.tensor(np.array([[0.5, -1.0]]), requires_grad=True)
+    w = theta * 3.0  # a computed weight, in the graph
+    with nn.substituted(lin, [w]):
+        out = lin(minigan.tensor(np.array([[1.0, 2.0]]))).sum()
+    (g,) = minigan.grad(out, [theta])
+    np.testing.assert_allclose(g.numpy(), [[3.0, 6.0]])  # d(3 theta . x)/d theta = 3 x
+    assert lin.weight.grad is None
+
+
 def test_requires_grad_and_zero_grad(rng):
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     net(make(rng, 2, 3)).sum().backward()
@@ -620,24 +671,6 @@ def test_default_init_matches_pytorch_bounds():
 
     emb = host(nn.Embedding(100, 50).weight)
     assert abs(emb.std() - 1) < 0.05 and abs(emb.mean()) < 0.05
-
-
-def test_init_dcgan():
-    net = nn.Sequential(
-        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.BatchNorm2d(512), nn.Conv2d(32, 64, 4), nn.Linear(100, 256),
-        nn.Embedding(10, 100),
-    )
-    emb_before = host(net[4].weight).copy()
-    assert nn.init_dcgan_(net) is net
-    for i in (0, 2, 3):
-        w = host(net[i].weight)
-        assert abs(w.std() / 0.02 - 1) < 0.1 and abs(w.mean()) < 0.002, repr(net[i])
-        np.testing.assert_array_equal(host(net[i].bias), 0.0)
-    gamma = host(net[1].weight)
-    assert abs(gamma.mean() - 1) < 0.005 and abs(gamma.std() / 0.02 - 1) < 0.1
-    np.testing.assert_array_equal(host(net[1].bias), 0.0)
-    np.testing.assert_array_equal(host(net[4].weight), emb_before)  # embeddings keep N(0, 1)
-    assert all(p.dtype == np.float32 for p in net.parameters())
 
 
 def test_init_helpers_fill_in_place():

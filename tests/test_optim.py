@@ -69,6 +69,34 @@ def test_adam_weight_decay_adds_to_the_gradient():
     np.testing.assert_allclose(w1, W0 - 0.01 * np.sign(W0), rtol=1e-6)
 
 
+def test_adam_update_on_tensors_is_adam_step_and_differentiable(xp_backend, rng):
+    """The unrolled GAN's look-ahead runs Adam's one update on Tensors: the same numbers as Adam.step
+    (weight decay included), nothing passed in changed, and a gradient through the step."""
+    p0, m0, v0 = rng.standard_normal(5), rng.standard_normal(5) * 0.1, rng.uniform(0.01, 0.1, 5)
+    g0 = rng.standard_normal(5)
+    hyper = dict(lr=0.01, betas=(0.5, 0.9), eps=1e-8, weight_decay=0.1)
+    p = _param(p0.copy(), dtype="float64")  # a copy: Adam.step writes into it
+    opt = optim.Adam([p], **hyper)
+    xp = xp_backend.xp
+    opt.state[0] = {"step": 3, "exp_avg": xp.array(m0), "exp_avg_sq": xp.array(v0)}  # copies: updated in place
+    _set_grad(p, g0)
+    opt.step()
+
+    w = minigan.tensor(p0, dtype="float64", requires_grad=True)
+    g = minigan.tensor(g0, dtype="float64", requires_grad=True)
+    m, v = minigan.tensor(m0, dtype="float64"), minigan.tensor(v0, dtype="float64")
+    new_w, new_m, new_v = optim.adam_update(optim.TENSOR_MATH, w, g, m, v, 4, **hyper)
+    np.testing.assert_array_equal(new_w.numpy(), p.numpy())  # the same lines, the same rounding
+    np.testing.assert_array_equal(new_m.numpy(), xp_backend.to_numpy(opt.state[0]["exp_avg"]))
+    np.testing.assert_array_equal(new_v.numpy(), xp_backend.to_numpy(opt.state[0]["exp_avg_sq"]))
+    np.testing.assert_array_equal(w.numpy(), p0)  # the inputs are untouched
+    np.testing.assert_array_equal(m.numpy(), m0)
+    # d new_w / d g and d new_w / d w (through the weight decay), against central differences
+    assert minigan.gradcheck(lambda w, g: optim.adam_update(optim.TENSOR_MATH, w, g, m, v, 4, **hyper)[0], [w, g])
+    assert minigan.gradgradcheck(lambda w, g: optim.adam_update(optim.TENSOR_MATH, w, g, m, v, 4, **hyper)[0],
+                                 [w, g])
+
+
 def test_sgd_with_momentum_and_weight_decay_matches_the_closed_form(xp_backend):
     g = np.array([0.5, -1.0, 2.0])
     lr, mu, wd = 0.1, 0.9, 0.01

@@ -17,7 +17,8 @@ from PIL import Image
 
 from minigan import sample, train
 from minigan.data import datasets
-from minigan.gan import checkpoint
+from minigan.gan import checkpoint, config
+from minigan.gan import run as run_mod
 from minigan.gan import trainer as gan
 
 MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
@@ -260,9 +261,9 @@ def test_conditional_run_draws_one_row_per_class(tmp_path):
                      "--steps", 2, "--sample-every", 2, "--batch-size", 16, "--out", out) == 0
     grid = matplotlib.image.imread(out / "samples.png")
     assert grid.shape[0] > 500  # 10 labelled rows of 10
-    x, y = sample.draw(out, 20, label=None)
+    x, y = run_mod.draw(out, 20, label=None)
     assert x.shape == (20, 1, 28, 28) and list(y) == [i // 2 for i in range(20)]
-    x3, y3 = sample.draw(out, 5, label=3)
+    x3, y3 = run_mod.draw(out, 5, label=3)
     assert list(y3) == [3] * 5
 
 
@@ -274,7 +275,7 @@ def test_test_split_run_never_sees_the_evaluation_reference(tmp_path):
 
     args = train.parse_args(["--dataset", "mnist", "--split", "test", "--model", "mlp", "--steps", "1",
                              "--data-dir", str(MNIST), "--out", str(tmp_path / "r")])
-    run = Run(train.resolve_config(args))
+    run = Run(config.resolve(train.settings(args)))
     split = load_split("mnist", MNIST, "test-8000/2000")
     assert run.n_data == 8000 == len(split.x_train)
     np.testing.assert_array_equal(run.data, split.x_train)
@@ -306,8 +307,8 @@ def test_an_ema_run_samples_its_average_unless_told_otherwise(tmp_path, capsys):
     assert run_train("--dataset", "ring8", "--steps", 20, "--batch-size", 32, "--ema", "0.9", "--out", out) == 0
     state = checkpoint.load(out / "checkpoint.npz")["gan"]
     assert state["ema_updates"] == 20 and state["G_ema"].keys() == state["G"].keys()
-    averaged, _ = sample.draw(out, 50)
-    own, _ = sample.draw(out, 50, ema=False)
+    averaged, _ = run_mod.draw(out, 50)
+    own, _ = run_mod.draw(out, 50, ema=False)
     assert averaged.shape == own.shape == (50, 2) and not np.allclose(averaged, own)
     plain = tmp_path / "plain"
     assert run_train("--dataset", "ring8", "--steps", 2, "--out", plain) == 0

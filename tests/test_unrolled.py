@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import nn, optim, train
-from minigan.gan import models
-from minigan.gan.unrolled import UnrolledGAN, substituted
+from minigan import optim, train
+from minigan.gan import config, models
+from minigan.gan.unrolled import UnrolledGAN
+from minigan.module import substituted
 
 
 def state(module):
@@ -53,19 +54,6 @@ def test_unrolling_changes_g_s_update():
 def test_a_g_step_before_any_d_step_says_what_to_do():
     with pytest.raises(RuntimeError, match="call d_step"):
         make().g_step(4)
-
-
-def test_substituted_runs_the_module_with_other_weights_and_restores_them():
-    lin = nn.Linear(3, 2).double()
-    x = minigan.tensor(np.arange(6.0).reshape(2, 3))
-    w = minigan.tensor(np.ones((2, 3)))
-    b = minigan.tensor(np.array([1.0, -1.0]))
-    with substituted(lin, [w, b]):
-        np.testing.assert_allclose(lin(x).data, x.data @ np.ones((3, 2)) + [1.0, -1.0])
-    assert isinstance(lin.weight, nn.Parameter) and lin(x).data.shape == (2, 2)
-    with pytest.raises(ValueError, match="has 2 parameters, got 1"):
-        with substituted(lin, [w]):
-            pass
 
 
 def _second_order_grads(g, real):
@@ -130,6 +118,35 @@ def test_second_order_gradient_equals_a_numerical_gradient(opt):
         np.testing.assert_allclose(a, num, rtol=1e-5, atol=1e-9)
 
 
+def _look_ahead_and_adam_step(weight_decay):
+    """D's weights after one differentiable look-ahead step, and after a real D step with Adam.step on the
+    same fakes, from the same Adam state (moments with a history, as in the middle of training)."""
+    minigan.manual_seed(5)
+    G, D = models.mlp((2,), z_dim=3, hidden=4)
+    G.double()
+    D.double()
+    opt_d = optim.Adam(D.parameters(), lr=0.05, betas=(0.5, 0.9), weight_decay=weight_decay)
+    for p in D.parameters():
+        p.grad = minigan.tensor(np.full(p.shape, 0.1))
+    opt_d.step()
+    g = UnrolledGAN(G, D, optim.SGD(G.parameters(), lr=1.0), opt_d, unroll=1, second_order=True)
+    real = minigan.tensor(np.random.default_rng(0).standard_normal((6, 2)))
+    minigan.manual_seed(9)
+    ahead = [w.numpy() for w in g._differentiable_d_update(list(D.parameters()), real, None)]
+    minigan.manual_seed(9)  # the same z for the real step
+    minigan.gan.GAN.d_step(g, real)  # the plain D step: Adam.step on the same gradient
+    return ahead, [p.numpy() for p in D.parameters()]
+
+
+def test_the_look_ahead_takes_adam_s_own_step_weight_decay_included():
+    plain, plain_step = _look_ahead_and_adam_step(0.0)
+    decayed, decayed_step = _look_ahead_and_adam_step(0.1)
+    for ahead, stepped in ((plain, plain_step), (decayed, decayed_step)):
+        for a, b in zip(ahead, stepped):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert not all(np.allclose(a, b, rtol=1e-6) for a, b in zip(plain, decayed))  # the decay is not ignored
+
+
 def test_first_and_second_order_give_different_g_gradients():
     grads = []
     for second in (False, True):
@@ -143,9 +160,9 @@ def test_first_and_second_order_give_different_g_gradients():
 
 
 def test_the_cli_resolves_the_variants_published_settings():
-    cfg = train.resolve_config(train.parse_args(["--dataset", "ring8", "--loss", "wgan"]))
+    cfg = config.resolve(train.settings(train.parse_args(["--dataset", "ring8", "--loss", "wgan"])))
     assert (cfg["optimizer"], cfg["lr"], cfg["clip"], cfg["d_steps"]) == ("rmsprop", 5e-5, 0.01, 5)
-    cfg = train.resolve_config(train.parse_args(["--dataset", "ring8", "--loss", "wgan-gp", "--d-steps", "3"]))
+    cfg = config.resolve({"dataset": "ring8", "loss": "wgan-gp", "d_steps": 3})
     assert (cfg["lr"], cfg["beta1"], cfg["beta2"], cfg["gp_weight"], cfg["d_steps"]) == (1e-4, 0.0, 0.9, 10.0, 3)
-    with pytest.raises(ValueError, match=r"--batch-size \(100\) must be a multiple of --pack \(3\)"):
-        train.resolve_config(train.parse_args(["--dataset", "ring8", "--pack", "3", "--batch-size", "100"]))
+    with pytest.raises(ValueError, match=r"`batch_size` \(100\) must be a multiple of `pack` \(3\)"):
+        config.resolve(train.settings(train.parse_args(["--dataset", "ring8", "--pack", "3", "--batch-size", "100"])))

@@ -47,9 +47,15 @@ def ones_like(x: Tensor) -> Tensor:
     return Tensor(backend.get_array_module(x.data).ones_like(x.data))
 
 
-def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    """Standard normal draws N(0, 1), e.g. the noise z = randn(batch, z_dim)."""
-    host = backend.generator().standard_normal(_shape(shape), dtype=np.float64).astype(dtype)
+def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False,
+          generator: np.random.Generator | None = None) -> Tensor:
+    """Standard normal draws N(0, 1), e.g. the noise z = randn(batch, z_dim).
+
+    Drawn on the host from ``generator`` (default: the seeded one of ``backend.manual_seed``),
+    in float64 then cast, so a seed gives the same values on NumPy and CuPy, in any dtype.
+    """
+    rng = backend.generator() if generator is None else generator
+    host = rng.standard_normal(_shape(shape), dtype=np.float64).astype(dtype)
     return _make(host, requires_grad)
 
 

@@ -17,6 +17,7 @@ from minigan.classroom.kit import (
     lessons_table,
     registry,
     release,
+    table,
 )
 
 

@@ -113,7 +113,7 @@ SYSTEM_SOURCES = {"fashion-mnist": "Debian's dataset-fashion-mnist"}  # what loc
 SYSTEM_HINTS = {"fashion-mnist": "install Debian's package (`apt-get install dataset-fashion-mnist`)"}
 
 DOWNLOAD_TIMEOUT_S = 30.0
-_DOWNLOAD_FIX = "the download was discarded: run again later, or get the files another way (--data-dir or MINIGAN_DATA)"
+_DOWNLOAD_FIX = "the download was discarded: run again later, or get the files another way (`data_dir` or MINIGAN_DATA)"
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(d) for d in range(10)),
@@ -185,7 +185,7 @@ def cache_dir(name: str | None = None) -> Path:
 
 
 # Where locate() says a dataset's files were found, in look-up order. No command-line flag is
-# named here: a command line says "--data-dir" for the first.
+# named here (the library names none): a command line says "--data-dir" for the first.
 SOURCES = ("the data_dir argument", "$MINIGAN_DATA", "the cache", "Debian's dataset-fashion-mnist", "downloaded")
 
 
@@ -258,7 +258,7 @@ def _verified(name: str, folder: Path, split: str) -> tuple[list[bytes] | None, 
             continue
         raise DataError(
             f"{path} has SHA-256 {digest}, but the {name} file {fname} has {known}, so it is truncated or modified; "
-            f"delete it (minigan then downloads a fresh copy into its cache) or point --data-dir elsewhere."
+            f"delete it (minigan then downloads a fresh copy into its cache) or point `data_dir` elsewhere."
         )
     return blobs, "ok"
 
@@ -413,7 +413,7 @@ def load(
                 if folder is None:
                     why = f"the downloaded files in {more[0]} could not be used"
         if folder is None:
-            hints = ["pass --data-dir DIR", "set MINIGAN_DATA to a folder holding them"]
+            hints = ["pass `data_dir` DIR", "set MINIGAN_DATA to a folder holding them"]
             if name in SYSTEM_HINTS:
                 hints.append(SYSTEM_HINTS[name])
             hints.append(f"connect to the internet so minigan can download them into {cache_dir(name)}")

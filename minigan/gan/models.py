@@ -18,12 +18,12 @@ Two families, each a pair (G, D):
          -> Conv2d(w, 2w, 4, 2, 1) -> BatchNorm2d -> LeakyReLU(0.2)        (2w, 7, 7)
          -> Flatten -> Linear(2w*7*7, 1)                                   a logit
 
-    with w = 64 by default; weights drawn from N(0, 0.02) as the paper says.
+    with w = 64 by default; weights drawn from N(0, 0.02) as the paper says (``init_dcgan_``).
 
 D always returns logits (N, 1): D(x) = sigmoid(logit) is "the probability that x is real",
-and the losses work on logits for numerical stability (see ``minigan.losses``).
+and the losses work on logits for numerical stability (see ``minigan.gan.losses``).
 
-Two options serve the GAN family (issue: variants):
+Two options serve the GAN variants:
 
 - ``n_classes``: a conditional GAN, G(z, y) and D(x, y). For the MLP the label enters as a
   one-hot vector concatenated to z and to x; for the DCGAN, G concatenates a learned label
@@ -34,7 +34,9 @@ Two options serve the GAN family (issue: variants):
   layer by one bias per class; projected, it weighs every feature of x, and D learns "is this
   a y?" within a few thousand steps on MNIST (lesson 12 measures both).
 - ``pack``: PacGAN (Lin et al. 2018). D judges ``pack`` samples at once, concatenated along
-  the features (MLP) or the channels (DCGAN); the trainer groups the batch.
+  the features (MLP) or the channels (DCGAN). D groups them itself: it reshapes each run of
+  ``pack`` consecutive samples of its batch (N, ...) into one input, giving N / pack logits, so
+  the trainer passes batches as usual; N must be a multiple of ``pack``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from minigan import init, nn
 from minigan.autograd import Tensor, concat, reshape
 from minigan.autograd import sum as sum_
 
-__all__ = ["MODELS", "Generator", "Discriminator", "ProjectionDiscriminator", "mlp", "dcgan", "build"]
+__all__ = ["MODELS", "Generator", "Discriminator", "ProjectionDiscriminator", "mlp", "dcgan", "build", "init_dcgan_"]
 
 MODELS = ("mlp", "dcgan")
 
@@ -139,6 +141,22 @@ class ProjectionDiscriminator(Discriminator):
         return self.head(phi) + sum_(phi * self.label(y), axis=1, keepdims=True)
 
 
+def init_dcgan_(module: nn.Module) -> nn.Module:
+    """DCGAN's init (Radford et al. 2016), in place: every Linear, Conv2d and ConvTranspose2d weight
+    W ~ N(0, 0.02^2) and bias 0; every affine BatchNorm's gamma ~ N(1, 0.02^2) and beta 0. Other
+    layers (embeddings: N(0, 1)) keep their own init. Returns the module."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:
+            init.normal_(m.weight, 1.0, 0.02)
+        else:
+            continue
+        if m.bias is not None:
+            init.zeros_(m.bias)
+    return module
+
+
 def _size(shape: tuple[int, ...]) -> int:
     return int(math.prod(shape))
 
@@ -199,7 +217,7 @@ def dcgan(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, width: int
     data_shape = tuple(int(s) for s in data_shape)
     if len(data_shape) != 3 or data_shape[1:] != (28, 28):
         raise ValueError(f"dcgan is built for 28 x 28 images (C, 28, 28), got data of shape {data_shape}: "
-                         f"use --model mlp for other data.")
+                         f"use the mlp model for other data.")
     c, w = data_shape[0], int(width)
     g_label = nn.Embedding(n_classes, n_classes) if n_classes else None
     G = Generator(nn.Sequential(
@@ -215,8 +233,8 @@ def dcgan(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, width: int
         nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1),
     ), data_shape, n_classes, pack, label=d_label, image=True)
     # DCGAN's N(0, 0.02) init; the label embeddings keep their N(0, 1) default.
-    nn.init_dcgan_(G.body)
-    nn.init_dcgan_(D.body)
+    init_dcgan_(G.body)
+    init_dcgan_(D.body)
     return G, D
 
 

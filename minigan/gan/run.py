@@ -3,7 +3,7 @@
 ``Run.start(cfg)`` builds everything a config describes (data, G and D, optimizers, the
 trainer) and opens the folder; ``Run.resume(cfg)`` does the same and then restores the
 checkpoint; ``Run.open(dir)`` rebuilds a finished run for sampling and evaluation.
-The training loop itself lives in ``minigan.train``.
+``run.train()`` is the training loop; ``draw(dir, n)`` samples a finished run.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +22,11 @@ import numpy as np
 from minigan import backend, optim
 from minigan.autograd import Tensor
 from minigan.data import TOY_DATASETS, DataLoader, class_names, load, modes, sample, split_test_files, toy_scale
-from minigan.gan import checkpoint, models, plots
+from minigan.gan import checkpoint, config, models, plots, truncation
 from minigan.gan import trainer as gan
 from minigan.gan.unrolled import UnrolledGAN
 
-__all__ = ["Run", "METRICS", "N_TOY"]
+__all__ = ["Run", "build_gan", "draw", "METRICS", "N_TOY"]
 
 METRICS = ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 N_TOY = 100_000  # size of the generated training set of a 2-D toy (PacGAN's protocol uses 100k)
@@ -45,16 +48,6 @@ def _load_rgb(path: Path) -> np.ndarray | None:
         return (matplotlib.image.imread(path)[..., :3] * 255).round().astype(np.uint8)
     except (OSError, ValueError, SyntaxError):  # PIL reports a file that is not a PNG as a SyntaxError
         return None
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise checkpoint.CheckpointError(f"{path.parent} holds no run (no config.json): "
-                                         "give the --out folder of a training run.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise checkpoint.CheckpointError(f"{path} is not valid JSON ({e}): restore it or start a new run.") from None
 
 
 def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int = 0) -> gan.GAN:
@@ -100,7 +93,7 @@ class Run:
         else:  # sampling from a finished run needs no data
             self.data, self.labels, self.data_shape = None, None, (1, 28, 28)
         if cfg.get("conditional") and self.toy:
-            raise ValueError(f"--conditional needs a labelled image dataset; {cfg['dataset']} has no labels.")
+            raise ValueError(f"`conditional` needs a labelled image dataset; {cfg['dataset']} has no labels.")
         self.n_classes = 10 if cfg.get("conditional") else 0
         self.gan = build_gan(cfg, self.data_shape, self.n_classes)
         self.n_data = 0 if self.data is None else len(self.data)
@@ -118,14 +111,14 @@ class Run:
         # never shifts the run's random stream.
         fixed = np.random.default_rng([cfg["seed"], 2])
         n = 2_500 if self.toy else (100 if self.n_classes else N_GRID)  # conditional: 10 per class
-        self.fixed_z = Tensor(backend.current().asarray(fixed.standard_normal((n, cfg["z_dim"])).astype(np.float32)))
+        self.fixed_z = self.gan.sample_z(n, generator=fixed)
         self.fixed_y = None
         if self.n_classes:  # one row per class
             self.fixed_y = backend.current().asarray(np.repeat(np.arange(10), n // 10).astype(np.int64))
         self._rows: list[list[Any]] = []
 
     def _total_steps(self, cfg: dict[str, Any]) -> int:
-        """G steps in all: --steps, or --epochs over the loader (k D steps, each a batch, per G step)."""
+        """G steps in all: ``steps``, or ``epochs`` over the loader (k D steps, each a batch, per G step)."""
         if cfg.get("steps"):
             return int(cfg["steps"])
         return max(1, math.ceil(float(cfg["epochs"]) * len(self.loader) / cfg["d_steps"]))
@@ -136,7 +129,7 @@ class Run:
     def start(cls, cfg: dict[str, Any]) -> Run:
         out = Path(cfg["out"])
         if (out / "checkpoint.npz").exists():
-            raise ValueError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out.")
+            raise ValueError(f"{out} already holds a run: continue it with `resume` {out}, or choose another `out`.")
         run = cls(cfg)
         run.dir.mkdir(parents=True, exist_ok=True)
         if not run.toy:
@@ -181,7 +174,7 @@ class Run:
         lr = float(changes["lr"][1]) if "lr" in changes else self.lr_at(self.step)
         if linear and lr == 0.0 and self.step < self.total_steps:
             raise ValueError(f"this run's learning rate decayed to 0 at step {self.step:,}, so extending it would "
-                             "train at a rate of 0: give a learning rate to decay from with --lr (for example the "
+                             "train at a rate of 0: give a learning rate to decay from with `lr` (for example the "
                              f"first run's {plan[0][1]:g}).")
         plan.append([self.step, lr, self.total_steps])
         if linear:
@@ -222,7 +215,7 @@ class Run:
 
     @staticmethod
     def load_config(run_dir: str | Path) -> dict[str, Any]:
-        return _json(Path(run_dir) / "config.json")
+        return config.load_config(run_dir)
 
     # ---- state
 
@@ -238,7 +231,41 @@ class Run:
         self.step = int(state["step"])
         self.seconds_before = self.seconds = float(state["seconds"])
 
-    # ---- during training
+    # ---- training
+
+    def train(self, on_step: Callable[[int, dict[str, float]], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> bool:
+        """Train from ``self.step`` to ``self.total_steps``; True when it got there.
+
+        Each step is the lecture's loop: the step's learning rate, one ``GAN.train_step`` (k D steps
+        then one G step), a row of metrics, then ``on_step(step, numbers)``. Every ``sample_every``
+        steps a snapshot: a grid (or a frame), the metrics and a checkpoint. ``should_stop()`` is asked
+        after every step (a Ctrl-C, say): the run then saves, as at the end, and returns False.
+        A NaN or inf raises ``NonFiniteLossError`` with the last good checkpoint left on disk.
+        """
+        batches = self.loader.batches()
+        t0 = time.perf_counter()
+        finished = True
+        try:
+            # A diverging step overflows on its way to the NaN: the error says so, without NumPy's warnings.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                while self.step < self.total_steps:
+                    self.set_learning_rate()
+                    numbers = self.gan.train_step(batches)
+                    self.step += 1
+                    self.log(numbers, time.perf_counter() - t0 + self.seconds_before)
+                    if on_step is not None:
+                        on_step(self.step, numbers)
+                    if self.step % self.cfg["sample_every"] == 0:
+                        self.snapshot()
+                    if should_stop is not None and should_stop():
+                        finished = False
+                        break
+                self.finish(save=True)
+        except gan.NonFiniteLossError:
+            self.finish(save=False)
+            raise
+        return finished
 
     def lr_at(self, step: int) -> float:
         """The planned learning rate at ``step``: in the segment [s, lr, T] that holds it, lr for a constant
@@ -285,7 +312,7 @@ class Run:
         return {"extent": (-r, r, -r, r)}
 
     def snapshot(self) -> None:
-        """Every --sample-every steps: a grid (or a frame) from the fixed z, the metrics, a checkpoint."""
+        """Every ``sample_every`` steps: a grid (or a frame) from the fixed z, the metrics, a checkpoint."""
         fake = self.samples()
         if self.toy:
             real = self.data[:2_500]
@@ -343,3 +370,57 @@ class Run:
         with open(self.dir / "metrics.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         return {k: np.array([float(r[k]) for r in rows]) for k in METRICS}
+
+
+def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
+         backend_name: str | None = None, keep: float = 1.0, ema: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """n samples (host array in the data's scale) from the run in ``run_dir``, and their labels if conditional.
+
+    z comes from a generator of its own seeded with ``seed``. A conditional run draws ``label``'s
+    class, or the ten classes in turn. ``keep`` < 1: Jacobian truncation (:mod:`minigan.gan.truncation`):
+    n / keep noise vectors are drawn and the n where G stretches z least are kept (2-D toys; it drops
+    the bridges between modes). ``ema=False`` draws from G itself rather than its running average.
+    """
+    m = truncation.n_to_draw(n, keep)
+    run = Run.open(run_dir, backend_name)
+    if not ema:
+        if run.gan.G_ema is None:
+            raise ValueError(f"the run in {run_dir} keeps no running average of G (it was trained without `ema`): "
+                             "leave out `no_ema`.")
+        run.gan.sample_from_ema = False
+    z = run.gan.sample_z(m, generator=np.random.default_rng(seed))
+    y = None
+    if run.n_classes:
+        if keep < 1:
+            raise ValueError("Jacobian truncation (`keep` < 1) is for the unconditional 2-D toys.")
+        host = np.full(n, label) if label is not None else np.repeat(np.arange(10), -(-n // 10))[:n]
+        y = backend.current().asarray(host.astype(np.int64))
+    elif label is not None:
+        raise ValueError(f"the run in {run_dir} is not conditional: it takes no `label`.")
+    if m > n:
+        z = Tensor(z.data[truncation.truncate(run.gan.sampler, z, n)])
+    return run.samples(z, y), (None if y is None else backend.to_numpy(y))
+
+
+def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet: bool = True,
+                 data_dir: str | os.PathLike | None = None, keep: float = 1.0, ema: bool = True) -> dict[str, Any]:
+    """Draw ``n`` samples (default 2,500 for toys, 10,000 for images) from a run and score them.
+
+    ``data_dir`` defaults to the run's own ``data_dir``. ``keep`` < 1 (2-D toys): the samples
+    are Jacobian-truncated (:mod:`minigan.gan.truncation`) and the result records ``keep``. A run
+    trained with ``ema`` is sampled from its running average of G unless ``ema=False``; the
+    result records which (``"ema"``).
+    """
+    from minigan.measure.evaluation import N_DEFAULT, EvaluateError, _dataset, evaluate_samples
+
+    cfg = Run.load_config(run_dir)
+    dataset = _dataset(cfg["dataset"])
+    n = n or N_DEFAULT["toy" if dataset in TOY_DATASETS else "images"]
+    if keep < 1 and dataset not in TOY_DATASETS:
+        raise EvaluateError(f"`keep` < 1 (Jacobian truncation) is for the 2-D toys, not {dataset}.")
+    x, labels = draw(run_dir, n, seed, keep=keep, ema=ema)
+    # A run trained on the test files saw the classifier's 8,000: score it against the 2,000 it never saw.
+    protocol = "test-8000/2000" if cfg.get("split") == "test" else None
+    result = evaluate_samples(x, dataset, seed, data_dir or cfg.get("data_dir"), quiet, labels, protocol)
+    result.update({"run": str(run_dir), "seed": seed, "keep": keep, "ema": bool(ema and cfg.get("ema", 0.0))})
+    return result

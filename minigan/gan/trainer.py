@@ -43,11 +43,11 @@ from typing import Any
 import numpy as np
 
 from minigan import autograd as ops
-from minigan import backend, losses
+from minigan import backend
 from minigan.autograd import Tensor, grad, no_grad
 from minigan.autograd.creation import rand, randn
-from minigan.gan import losses as gan_losses
-from minigan.module import Module, frozen
+from minigan.gan import losses
+from minigan.module import Module, evaluating, frozen
 from minigan.optim import Optimizer
 
 __all__ = ["LOSSES", "Loss", "GAN", "NonFiniteLossError", "gradient_penalty"]
@@ -71,13 +71,13 @@ LOSSES: dict[str, Loss] = {
                           "BCE for D; G minimises -log D(G(z)) (Goodfellow et al.'s practical choice)"),
     "minimax": Loss(losses.d_loss, losses.g_loss_minimax, True,
                     "BCE for D; G minimises log(1 - D(G(z))), the saturating loss of the minimax game"),
-    "lsgan": Loss(gan_losses.lsgan_d_loss, gan_losses.lsgan_g_loss, False,
+    "lsgan": Loss(losses.lsgan_d_loss, losses.lsgan_g_loss, False,
                   "least squares with targets 1 and 0 (Mao et al. 2017)"),
-    "wgan": Loss(gan_losses.wgan_d_loss, gan_losses.wgan_g_loss, False,
+    "wgan": Loss(losses.wgan_d_loss, losses.wgan_g_loss, False,
                  "Wasserstein critic with weight clipping (Arjovsky et al. 2017)"),
-    "wgan-gp": Loss(gan_losses.wgan_d_loss, gan_losses.wgan_g_loss, False,
+    "wgan-gp": Loss(losses.wgan_d_loss, losses.wgan_g_loss, False,
                     "Wasserstein critic with a gradient penalty (Gulrajani et al. 2017)"),
-    "hinge": Loss(gan_losses.hinge_d_loss, gan_losses.hinge_g_loss, False,
+    "hinge": Loss(losses.hinge_d_loss, losses.hinge_g_loss, False,
                   "hinge loss for D, -D(G(z)) for G (Miyato et al. 2018)"),
 }
 
@@ -90,7 +90,7 @@ def _finite(value: float, who: str) -> float:
     if not math.isfinite(value):
         raise NonFiniteLossError(
             f"{who}'s loss became {value}; the weights were left as they were before this step: "
-            "lower the learning rate (--lr) or try another loss (--loss)."
+            "lower the learning rate `lr` or try another `loss`."
         )
     return value
 
@@ -152,9 +152,11 @@ class GAN:
 
     # ---- the two players' inputs
 
-    def sample_z(self, n: int) -> Tensor:
-        """z ~ N(0, I): (n, z_dim), drawn from the run's generator, in G's dtype (float32; float64 in checks)."""
-        return randn(n, self.z_dim, dtype=next(iter(self.G.parameters())).dtype)
+    def sample_z(self, n: int, generator: np.random.Generator | None = None) -> Tensor:
+        """z ~ p_z = N(0, I): (n, z_dim) in G's dtype (float32; float64 in checks). Every z of the
+        project comes from here: the steps' (the backend's seeded generator), a run's fixed grid and
+        ``sample``'s (a ``generator`` of their own, so they never disturb the training's stream)."""
+        return randn(n, self.z_dim, dtype=next(iter(self.G.parameters())).dtype, generator=generator)
 
     def sample_labels(self, n: int) -> Any:
         """Labels for fakes of a conditional GAN, uniform over the classes: (n,) int64 on the backend."""
@@ -275,23 +277,15 @@ class GAN:
         """Samples G(z) [, y] in eval mode (BatchNorm uses its running statistics), with no graph;
         from ``sampler``: G_ema when the GAN keeps one."""
         G = self.sampler
-        was_training = G.training
-        G.eval()
-        try:
+        with evaluating(G):
             return self._G(z, y, G)
-        finally:
-            G.train(was_training)
 
     @no_grad()
     def d_probability(self, x: Tensor, y: Any = None) -> Tensor:
         """D's belief that x is real, in eval mode: sigmoid of the logit for the BCE losses, raw otherwise."""
-        was_training = self.D.training
-        self.D.eval()
-        try:
+        with evaluating(self.D):
             out = self._D(x, y)
             return ops.sigmoid(out) if self.loss.probability else out
-        finally:
-            self.D.train(was_training)
 
     # ---- checkpoints
 
@@ -304,13 +298,14 @@ class GAN:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` saved, in place: the weights, both optimizers and G_ema if this GAN keeps one."""
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         if self.G_ema is not None:
             if "G_ema" not in state:
-                raise ValueError("this GAN keeps a running average of G (ema) but the state has none: "
-                                 "it was saved without --ema.")
+                raise ValueError("this GAN keeps a running average of G (`ema`) but the state has none: "
+                                 "it was saved by a GAN made without one.")
             self.G_ema.load_state_dict(state["G_ema"])
             self.ema_updates = int(state["ema_updates"])

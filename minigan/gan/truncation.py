@@ -11,8 +11,9 @@ drop them after training, by the size of the Jacobian:
 
 Inside a mode G squeezes a whole region of z into a small blob (a small Jacobian); on a
 bridge it stretches a thin strip of z across the gap (a large one). The truncation changes
-no weight and needs no discriminator: it is a way of *sampling* the trained G, and
-``python -m minigan.evaluate --keep`` reports it beside the plain samples, never instead.
+no weight and needs no discriminator: it is a way of *sampling* the trained G, and the
+evaluation of a run reports it (asked for with a fraction ``keep``) beside the plain samples,
+never instead.
 
 The Jacobian comes from minigan's own autograd. G maps each sample on its own (in eval
 mode BatchNorm uses fixed statistics), so the gradient of sum_i G(z_i)_j with respect to the
@@ -29,7 +30,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.autograd import Tensor, grad
-from minigan.module import Module
+from minigan.module import Module, evaluating
 
 __all__ = ["jacobian_norms", "truncate", "n_to_draw", "MAX_OUTPUTS"]
 
@@ -43,12 +44,8 @@ def jacobian_norms(G: Module, z: Tensor, y: Any = None) -> np.ndarray:
     """
     n = z.shape[0]
     zz = Tensor(z.data, requires_grad=True)
-    was_training = G.training
-    G.eval()
-    try:
+    with evaluating(G):
         x = G(zz) if y is None else G(zz, y)
-    finally:
-        G.train(was_training)
     x = x.reshape(n, -1)
     if x.shape[1] > MAX_OUTPUTS:
         raise ValueError(f"Jacobian truncation takes one backward pass per output coordinate and G has "

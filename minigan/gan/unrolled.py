@@ -22,38 +22,14 @@ create_graph=True)`` and the gradient flows back through all k of them
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from minigan import autograd as ops
 from minigan.autograd import Tensor, grad
 from minigan.gan.trainer import GAN, _finite
-from minigan.module import Module
-from minigan.optim import Adam
+from minigan.module import substituted
+from minigan.optim import TENSOR_MATH, Adam, adam_update
 
-__all__ = ["UnrolledGAN", "substituted"]
-
-
-@contextmanager
-def substituted(module: Module, weights: list[Tensor]) -> Iterator[Module]:
-    """Run ``module`` with other tensors in place of its parameters (in ``parameters()`` order).
-
-    The functional call of torch.func, by hand: each layer reads ``self.weight`` from its
-    parameter registry, so putting a graph-connected tensor there makes the module's output
-    a differentiable function of that tensor. The parameters are restored afterwards.
-    """
-    slots = [(m, name) for _, m in module.named_modules() for name, p in m._parameters.items() if p is not None]
-    if len(slots) != len(weights):
-        raise ValueError(f"substituted: the module has {len(slots)} parameters, got {len(weights)} tensors.")
-    saved = [m._parameters[name] for m, name in slots]
-    try:
-        for (m, name), w in zip(slots, weights):
-            m._parameters[name] = w
-        yield module
-    finally:
-        for (m, name), p in zip(slots, saved):
-            m._parameters[name] = p
+__all__ = ["UnrolledGAN"]
 
 
 class UnrolledGAN(GAN):
@@ -125,7 +101,9 @@ class UnrolledGAN(GAN):
     def _differentiable_d_update(self, weights: list[Tensor], real: Tensor, y_real: Any) -> list[Tensor]:
         """theta' = theta - lr * step(grad_theta d_loss(theta; G)), kept in the graph (G's fakes not detached).
 
-        With Adam, the step is Adam's, starting from D's current moments (treated as constants).
+        With Adam, the step is Adam's own (``optim.adam_update`` on Tensors, weight decay included),
+        from D's current moments and step count, treated as constants. With any other optimizer it
+        is a plain gradient step, theta - lr * grad (no momentum, weight decay or RMSprop scaling).
         """
         n = real.shape[0]
         y_fake = self.sample_labels(n) if self.n_classes else None
@@ -133,20 +111,19 @@ class UnrolledGAN(GAN):
         with substituted(self.D, weights):
             loss = self.loss.d(self._D(real, y_real), self._D(fake, y_fake))
         gs = grad(loss, weights, create_graph=True, allow_unused=True)
-        lr = float(self.opt_d.lr)
+        opt = self.opt_d
         new = []
         for i, (w, g) in enumerate(zip(weights, gs)):
             if g is None:
                 new.append(w)
-                continue
-            if isinstance(self.opt_d, Adam):
-                b1, b2 = self.opt_d.betas
-                s = self.opt_d.state[i]
+            elif isinstance(opt, Adam):  # Adam's own step (optim.adam_update), on Tensors: differentiable
+                s = opt.state[i]
+                m = Tensor(s["exp_avg"]) if "exp_avg" in s else 0.0
+                v = Tensor(s["exp_avg_sq"]) if "exp_avg_sq" in s else 0.0
                 t = int(s.get("step", 0)) + 1
-                m = g * (1.0 - b1) + (Tensor(s["exp_avg"]) * b1 if "exp_avg" in s else 0.0)
-                v = g * g * (1.0 - b2) + (Tensor(s["exp_avg_sq"]) * b2 if "exp_avg_sq" in s else 0.0)
-                step = (m * (1.0 / (1.0 - b1**t))) / (ops.sqrt(v * (1.0 / (1.0 - b2**t))) + self.opt_d.eps)
+                w, _, _ = adam_update(TENSOR_MATH, w, g, m, v, t, float(opt.lr), opt.betas, opt.eps,
+                                      opt.weight_decay)
+                new.append(w)
             else:
-                step = g
-            new.append(w - lr * step)
+                new.append(w - float(opt.lr) * g)
         return new

@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 
 from minigan import backend, nn, optim
-from minigan import functional as F
 from minigan.autograd import Tensor, no_grad
 from minigan.data import cache_dir, find, load, split_test_files
+from minigan.losses import cross_entropy
 
 __all__ = [
-    "Classifier", "ClassifierNet", "Split", "cross_entropy", "log_softmax", "get_classifier", "load_split",
+    "Classifier", "ClassifierNet", "Split", "get_classifier", "load_split",
     "train_classifier", "cache_path", "choose_protocol", "Recipe", "RECIPES", "PROTOCOLS",
 ]
 
@@ -71,33 +71,6 @@ class Recipe:
 RECIPES = {"train/test": Recipe(epochs=3, batch_size=64, max_shift=0),
            "test-8000/2000": Recipe(epochs=12, batch_size=128, max_shift=2)}
 LR = 1e-3
-
-
-# --------------------------------------------------------------------------- the loss
-
-
-def log_softmax(logits: Tensor, axis: int = -1) -> Tensor:
-    """log p = s - log sum_j exp(s_j), s = logits - max(logits) (the max detached: it only keeps exp finite).
-
-    logits: (N, K) -> (N, K). The shift cancels in the result, so it needs no gradient.
-    """
-    s = logits - logits.max(axis=axis, keepdims=True).detach()
-    return s - s.exp().sum(axis=axis, keepdims=True).log()
-
-
-def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
-    """Mean over the batch of -log softmax(logits)[label].  logits: (N, K), labels: (N,) ints -> scalar.
-
-    The label's entry is picked by a product with one_hot(labels), so the backward is a product too.
-    """
-    if not isinstance(logits, Tensor) or logits.ndim != 2:
-        got = getattr(logits, "shape", type(logits).__name__)
-        raise ValueError(f"cross_entropy expects logits of shape (N, K) as a Tensor, got {got}.")
-    y = labels.data if isinstance(labels, Tensor) else labels
-    if tuple(y.shape) != logits.shape[:1]:
-        raise ValueError(f"cross_entropy: {logits.shape[0]} rows of logits but labels of shape {tuple(y.shape)}: "
-                         "give one integer label per row.")
-    return -(log_softmax(logits) * F.one_hot(y, logits.shape[1], dtype=logits.dtype)).sum(axis=1).mean()
 
 
 # --------------------------------------------------------------------------- the network
@@ -361,28 +334,3 @@ def get_classifier(dataset: str, data_dir: str | os.PathLike | None = None, quie
         print(f"minigan.classifier: {dataset} test accuracy {clf.accuracy:.4f} after {seconds:.0f} s",
               file=sys.stderr)
     return clf
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m minigan.classifier DATASET [--data-dir DIR]``: train (or load) and report the classifier."""
-    import argparse
-
-    from minigan.data import DataError
-
-    p = argparse.ArgumentParser(prog="python -m minigan.classifier", description=main.__doc__)
-    p.add_argument("dataset", help="mnist, fashion-mnist or kmnist")
-    p.add_argument("--data-dir", default=None, help="where the image files are (see minigan.data)")
-    args = p.parse_args(argv)
-    try:
-        clf = get_classifier(args.dataset, args.data_dir)
-    except (DataError, ValueError) as e:
-        print(f"minigan.classifier: error: {e}", file=sys.stderr)
-        return 2
-    print(f"{clf.dataset}: {clf.protocol}, test accuracy {100 * clf.accuracy:.2f}% on {clf.info['n_reference']} "
-          f"images, trained on {clf.info['n_train']} in {clf.info['train_seconds']} s; "
-          f"{cache_path(clf.dataset, clf.protocol)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

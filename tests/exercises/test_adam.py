@@ -1,5 +1,5 @@
 """Exercise adam: one RMSprop step and one Adam step with bias correction (minigan/optim.py, RMSprop._update
-and Adam._update).
+and adam_update, the step Adam.step and the unrolled GAN's look-ahead both take).
 
 Adam's expected values were computed with torch.optim.Adam (float64) from the same start and gradients;
 RMSprop's with minigan's own RMSprop, which tests/test_optim.py holds equal to torch.optim.RMSprop where
@@ -100,6 +100,27 @@ def test_a_step_then_a_checkpoint_round_trip_continues_identically():
         opt.step()
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_allclose(a.numpy(), TORCH_DEFAULT["p"][2], rtol=1e-10, atol=1e-12)
+
+
+def test_the_same_step_runs_on_tensors_and_can_be_differentiated():
+    """The unrolled GAN runs adam_update on Tensors (xp = optim.TENSOR_MATH): the same numbers as on arrays,
+    its inputs left as they were, and a gradient through the step."""
+    p0 = np.array(START)
+    m0, v0 = np.array(TORCH_DEFAULT["m"]), np.array(TORCH_DEFAULT["v"])
+    g0 = np.array(GRADS[0])
+    hyper = dict(lr=0.1, betas=(0.9, 0.999), eps=1e-8)
+    on_arrays = optim.adam_update(np, p0.copy(), g0, m0.copy(), v0.copy(), 4, **hyper)
+    w = minigan.tensor(p0, requires_grad=True)
+    g = minigan.tensor(g0, requires_grad=True)
+    m, v = minigan.tensor(m0), minigan.tensor(v0)
+    on_tensors = optim.adam_update(optim.TENSOR_MATH, w, g, m, v, 4, **hyper)
+    assert all(isinstance(t, minigan.Tensor) for t in on_tensors), "return (p, m, v): new Tensors for Tensors"
+    for a, t in zip(on_arrays, on_tensors):
+        np.testing.assert_allclose(t.numpy(), a, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(w.numpy(), START)  # nothing passed in was changed
+    np.testing.assert_array_equal(m.numpy(), TORCH_DEFAULT["m"])
+    (dg,) = minigan.grad(on_tensors[0].sum(), [g])  # d new_p / d g: the look-ahead's path to G
+    assert dg.shape == g.shape and np.isfinite(dg.numpy()).all() and (dg.numpy() < 0).all()
 
 
 # RMSprop([p], lr=0.01, alpha=0.99, eps=1e-8 [, momentum=0.5, weight_decay=0.01]): p after each step.

@@ -5,7 +5,6 @@ import pytest
 from _gan_helpers import LR, put_stale_gradients, replayed_noise, sigma, small_gan, snapshot
 
 import minigan
-from minigan import losses
 from minigan.gan import losses as gan_losses
 from minigan.gan import trainer as gan
 
@@ -20,7 +19,7 @@ def expected_step(g, real, y=None, penalty=None):
             fake = g.G(z) if y_fake is None else g.G(z, y_fake)
         real_out = g.D(real) if y is None else g.D(real, y)
         fake_out = g.D(fake) if y_fake is None else g.D(fake, y_fake)
-        loss = penalty(real_out, fake_out, fake) if penalty else losses.d_loss(real_out, fake_out)
+        loss = penalty(real_out, fake_out, fake) if penalty else gan_losses.d_loss(real_out, fake_out)
     grads = minigan.grad(loss, list(g.D.parameters()))
     return float(loss.data), [gr.numpy() for gr in grads], real_out.numpy(), fake_out.numpy()
 

@@ -5,7 +5,7 @@ import pytest
 from _gan_helpers import LR, put_stale_gradients, replayed_noise, sigma, small_gan, snapshot
 
 import minigan
-from minigan import losses
+from minigan.gan import losses
 from minigan.gan import trainer as gan
 
 

@@ -1,9 +1,9 @@
-"""Exercise minimax-grad: the GAN losses' gradients on D's logits, by hand (minigan/losses.py)."""
+"""Exercise minimax-grad: the GAN losses' gradients on D's logits, by hand (minigan/gan/losses.py)."""
 
 import numpy as np
 
 import minigan
-from minigan import losses
+from minigan.gan import losses
 
 
 def sigma(x):

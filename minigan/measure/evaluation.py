@@ -1,0 +1,184 @@
+"""Scoring samples: a GAN's against the data's own, with real data and noise as calibration.
+
+2-D toys: modes covered, high-quality share and KL (:func:`minigan.measure.metrics.toy_quality`),
+beside the same scores of the data's own samples. Images: through the dataset's classifier
+(:mod:`minigan.measure.classifier`): Fréchet distance, classifier score and the label accuracy of a
+conditional GAN, beside real test images and noise. ``evaluate_samples`` scores an array;
+``format_table`` prints a result.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from minigan import backend
+from minigan.data import DATASETS, TOY_DATASETS, sample
+from minigan.measure.classifier import PROTOCOLS
+from minigan.measure.metrics import COVERED_SHARE, image_quality, toy_quality
+
+__all__ = ["EvaluateError", "N_DEFAULT", "PROTOCOLS", "evaluate_samples", "format_table", "as_points", "as_images",
+           "as_labels"]
+
+N_DEFAULT = {"toy": 2500, "images": 10000}
+
+
+class EvaluateError(ValueError):
+    """Samples or a request that cannot be scored (the message says why and what to do)."""
+
+
+def _dataset(name: str) -> str:
+    key = str(name).lower()
+    if key not in TOY_DATASETS + DATASETS:
+        raise EvaluateError(f"unknown dataset {name!r}: choose one of {', '.join(TOY_DATASETS + DATASETS)}.")
+    return key
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    if x.dtype.kind not in "biuf":
+        raise EvaluateError(f"the samples must be numbers, got an array of {x.dtype}.")
+    if len(x) == 0:
+        raise EvaluateError("there are no samples to score (the array is empty).")
+    x = x.astype(np.float64 if x.dtype == np.float64 else np.float32, copy=False)
+    bad = int((~np.isfinite(x)).reshape(len(x), -1).any(1).sum())
+    if bad:
+        raise EvaluateError(f"{bad} of {len(x)} samples hold NaN or infinite values: the generator diverged; "
+                            "score an earlier checkpoint or train again.")
+    return x
+
+
+def as_points(samples: Any) -> np.ndarray:
+    """2-D samples (N, 2) as a float64 host array, checked."""
+    x = _finite(np.asarray(backend.to_numpy(samples)))
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise EvaluateError(f"2-D toy samples must have shape (N, 2), got {x.shape}.")
+    return x.astype(np.float64)
+
+
+def as_images(samples: Any) -> np.ndarray:
+    """Images (N, 28, 28), (N, 1, 28, 28) or (N, 784), in [-1, 1] or [0, 255] -> (N, 1, 28, 28) float32 in [-1, 1].
+
+    A maximum above 1.5 means pixels in [0, 255]: x / 127.5 - 1.
+    """
+    x = _finite(np.asarray(backend.to_numpy(samples)))
+    if x.shape[1:] not in ((28, 28), (1, 28, 28), (784,)):
+        raise EvaluateError(f"image samples must have shape (N, 28, 28), (N, 1, 28, 28) or (N, 784), got {x.shape}.")
+    x = x.reshape(len(x), 1, 28, 28).astype(np.float32)
+    if x.max() > 1.5:
+        x = x / 127.5 - 1.0
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -1.01 or hi > 1.01:
+        raise EvaluateError(f"image samples must lie in [-1, 1] or [0, 255], but they range from {lo:.3g} to "
+                            f"{hi:.3g}: rescale them first.")
+    return x
+
+
+def as_labels(labels: Any, n: int) -> np.ndarray:
+    """A conditional run's labels: (n,) integers in [0, 10), one per sample -> int64 host array, checked."""
+    y = np.asarray(backend.to_numpy(labels))
+    if y.dtype.kind not in "iu":
+        raise EvaluateError(f"the labels must be integers (class indices), got an array of {y.dtype}.")
+    if y.shape != (n,):
+        raise EvaluateError(f"the labels must have shape ({n},), one per sample, got {y.shape}.")
+    if n and (y.min() < 0 or y.max() > 9):
+        raise EvaluateError(f"the labels must lie in 0..9, got values from {y.min()} to {y.max()}.")
+    return y.astype(np.int64)
+
+
+def _toy(x: Any, dataset: str, seed: int) -> dict[str, Any]:
+    pts = as_points(x)
+    real = sample(dataset, len(pts), np.random.default_rng([seed, 7]))
+    return {"dataset": dataset, "kind": "toy", "n_samples": len(pts), "samples": toy_quality(pts, dataset),
+            "calibration": {"real": toy_quality(real, dataset)}}
+
+
+def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None, quiet: bool,
+            labels: np.ndarray | None = None, protocol: str | None = None) -> dict[str, Any]:
+    from minigan.measure.classifier import get_classifier, load_split
+
+    imgs = as_images(x)
+    labels = None if labels is None else as_labels(labels, len(imgs))  # checked before the classifier trains
+    split = load_split(dataset, data_dir, protocol)
+    clf = get_classifier(dataset, data_dir, quiet=quiet, split=split)
+    ref_features = clf.features(split.x_ref)
+    rng = np.random.default_rng([seed, 7])
+    n_real = min(len(imgs), len(split.x_train))
+    real = split.x_train[rng.choice(len(split.x_train), n_real, replace=False)]
+    noise = rng.uniform(-1.0, 1.0, size=imgs.shape).astype(np.float32)
+    scores = {name: image_quality(a, dataset, clf, split.x_ref, ref_features)
+              for name, a in (("samples", imgs), ("real", real), ("noise", noise))}
+    if labels is not None:  # a conditional run: does the classifier agree with the label G was given?
+        scores["samples"]["label_accuracy"] = float((clf.probs(imgs).argmax(1) == labels).mean())
+    return {"dataset": dataset, "kind": "images", "n_samples": len(imgs), "samples": scores["samples"],
+            "calibration": {"real": scores["real"], "noise": scores["noise"]},
+            "classifier": {k: clf.info.get(k) for k in ("protocol", "accuracy", "n_train", "n_reference")},
+            "covered_share": COVERED_SHARE}
+
+
+def evaluate_samples(samples: Any, dataset: str, seed: int = 0, data_dir: str | os.PathLike | None = None,
+                     quiet: bool = True, labels: np.ndarray | None = None,
+                     protocol: str | None = None) -> dict[str, Any]:
+    """Score samples of ``dataset`` with their calibration; returns the dict written to metrics.json.
+
+    Toys: ``samples``/``calibration.real`` from toy_quality. Images: ``samples``,
+    ``calibration.real`` (training images) and ``calibration.noise`` from image_quality,
+    and the classifier's ``protocol`` and ``accuracy``. ``labels`` (N,) of a conditional run
+    add ``label_accuracy``, how often the classifier's argmax equals the label. ``protocol``
+    picks the classifier's data (default: train/test when the train files exist, else test-8000/2000).
+    """
+    dataset = _dataset(dataset)
+    if dataset in TOY_DATASETS:
+        return _toy(samples, dataset, seed)
+    return _images(samples, dataset, seed, data_dir, quiet, labels, protocol)
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+    return str(v)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The scores as a text table: one row per measure, one column for the samples and one per calibration."""
+    cols = [("samples", result["samples"])] + [("real data" if k == "real" else k, v)
+                                               for k, v in result["calibration"].items()]
+    if result["kind"] == "toy":
+        s = result["samples"]
+        rows = [("modes covered", "modes_covered", lambda v, d: f"{v} / {d['n_modes']}"),
+                ("high quality (<= 3 std)", "high_quality", lambda v, d: f"{100 * v:.1f}%"),
+                ("reverse KL (0 = balanced)", "reverse_kl", lambda v, d: _fmt(v))]
+        head = f"{result['dataset']}: {s['n_samples']} samples (PacGAN protocol)"
+        if result.get("keep", 1) < 1:
+            head += f", Jacobian-truncated: the {100 * result['keep']:g}% of z where G stretches least"
+    else:
+        c = result["classifier"]
+        rows = [("Fréchet distance", "fd", lambda v, d: _fmt(v)),
+                ("classes covered", "classes_covered", lambda v, d: f"{v} / {d['n_classes']}"),
+                ("class KL to uniform", "class_kl", lambda v, d: _fmt(v)),
+                ("classifier score", "classifier_score", lambda v, d: _fmt(v))]
+        if "label_accuracy" in result["samples"]:
+            rows.append(("label accuracy", "label_accuracy", lambda v, d: f"{100 * v:.1f}%"))
+        head = (f"{result['dataset']}: {result['n_samples']} samples; classifier {c['protocol']}, test accuracy "
+                f"{100 * c['accuracy']:.2f}% on {c['n_reference']} reference images (real data = floor, "
+                f"noise = ceiling of the distance)")
+    table = [["measure"] + [name for name, _ in cols]]
+    for label, key, show in rows:
+        table.append([label] + [show(d[key], d) if key in d else "" for _, d in cols])
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if result["kind"] == "images":
+        lines.append(f"class histogram: {' '.join(map(str, result['samples']['histogram']))}")
+        n_real = result["calibration"]["real"]["n_samples"]
+        if n_real != result["n_samples"]:
+            lines.append(f"real data: all {n_real} images the classifier trained on (fewer than the samples; "
+                         "the distance shrinks as the sets grow, so compare samples of the same size)")
+    return "\n".join([head, *lines])
+
+
