@@ -16,16 +16,33 @@ CPU and on the GPU.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-try:  # CuPy is optional: the [cuda] extra.
-    import cupy as _cupy
-except Exception:  # ImportError, or a CuPy wheel that cannot find CUDA.
-    _cupy = None
+# CuPy is optional (the [cuda] extra) and loaded only when first needed, so a NumPy run
+# never touches CUDA. ``_cupy`` is the device module once loaded: real CuPy, or the
+# stand-in a test gave ``device_module``; None until then, or where there is none.
+_cupy: Any = sys.modules.get("cupy")
+_cupy_tried = _cupy is not None
+
+
+def _load_cupy() -> Any:
+    """The device module, importing CuPy on the first call; None where it does not import."""
+    global _cupy, _cupy_tried
+    if _cupy is None and not _cupy_tried:
+        _cupy_tried = True
+        try:
+            import cupy
+        except Exception:  # ImportError, or a CuPy wheel that cannot find CUDA.
+            return None
+        _cupy = cupy
+    return _cupy
 
 __all__ = [
     "Backend",
@@ -38,6 +55,8 @@ __all__ = [
     "to_numpy",
     "manual_seed",
     "generator",
+    "device_module",
+    "is_device_array",
 ]
 
 CUPY_INSTALL_HINT = (
@@ -88,10 +107,11 @@ _CUPY: Backend | None = None
 
 def cupy_available() -> bool:
     """True when CuPy imports and sees at least one CUDA device."""
-    if _cupy is None:
+    cupy = _load_cupy()
+    if cupy is None:
         return False
     try:
-        return _cupy.cuda.runtime.getDeviceCount() > 0
+        return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:
         return False
 
@@ -102,7 +122,7 @@ def _get_backend(name: str) -> Backend:
     if name == "numpy":
         return _NUMPY
     if name == "cupy":
-        if _cupy is None:
+        if _load_cupy() is None:
             raise BackendError(f"The cupy backend needs CuPy, which is not installed: {CUPY_INSTALL_HINT}.")
         if not cupy_available():
             raise BackendError(
@@ -140,6 +160,31 @@ def current() -> Backend:
     return _current
 
 
+@contextlib.contextmanager
+def device_module(module: Any) -> Iterator[None]:
+    """For tests: inside the block, ``module`` plays CuPy; ``None`` plays "CuPy is not installed".
+
+    The one way the suite swaps the device library (the strict CuPy stand-in in
+    ``tests/strict_cupy.py``, or a fake without a device). Everything is put back after.
+    """
+    global _cupy, _cupy_tried, _CUPY, _current
+    saved = (_cupy, _cupy_tried, _CUPY, _current)
+    _cupy, _cupy_tried, _CUPY = module, True, None
+    if _current is not None and _current.name == "cupy":
+        _current = None
+    try:
+        yield
+    finally:
+        _cupy, _cupy_tried, _CUPY, _current = saved
+
+
+def is_device_array(a: Any) -> bool:
+    """True for a CuPy array (loading CuPy if such an array appears before any ``use``)."""
+    if _cupy is None and type(a).__module__.startswith("cupy"):
+        _load_cupy()
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
 def get_array_module(*arrays: Any) -> ModuleType:
     """``numpy`` or ``cupy``, whichever the arrays belong to.
 
@@ -149,7 +194,7 @@ def get_array_module(*arrays: Any) -> ModuleType:
     xp = np
     seen_cupy = seen_numpy = False
     for a in arrays:
-        if _cupy is not None and isinstance(a, _cupy.ndarray):
+        if is_device_array(a):
             seen_cupy = True
         elif isinstance(a, (np.ndarray, np.generic)):
             seen_numpy = True
@@ -165,7 +210,7 @@ def get_array_module(*arrays: Any) -> ModuleType:
 
 def to_numpy(a: Any) -> np.ndarray:
     """Any array (NumPy or CuPy) -> a NumPy array on the host."""
-    if _cupy is not None and isinstance(a, _cupy.ndarray):
+    if is_device_array(a):
         return _cupy.asnumpy(a)
     return np.asarray(a)
 

@@ -291,17 +291,27 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return x * Tensor(mask if xp is np else xp.asarray(mask))
 
 
-def one_hot(labels: Any, num_classes: int, dtype: Any = "float32") -> Tensor:
-    """Integer labels (N,) -> a (N, num_classes) tensor of zeros with a 1 at each label."""
+def one_hot(labels: Any, num_classes: int, dtype: Any = "float32", like: Any = None) -> Tensor:
+    """Integer labels (N,) -> a (N, num_classes) tensor of zeros with a 1 at each label.
+
+    Host labels (a list or NumPy array) are checked here, then built where ``like`` (a
+    Tensor or array: the model's input or weight) lives, so NumPy labels work with a
+    model on the GPU. Labels already on the device are used as they are: checking their
+    range there would read the device on every call.
+    """
     y = labels.data if isinstance(labels, Tensor) else labels
-    xp = backend.get_array_module(y) if not isinstance(y, (list, tuple)) else np
-    y = xp.asarray(y)
+    on_device = backend.is_device_array(y)
+    if not on_device:
+        y = np.asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"one_hot expects integer labels, got {y.dtype}: convert them with labels.astype('int64').")
-    if y.size and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+    if not on_device and y.size and (int(y.min()) < 0 or int(y.max()) >= num_classes):
         raise ValueError(
             f"one_hot: labels must lie in [0, {num_classes}), got values from {int(y.min())} to {int(y.max())}."
         )
+    if not on_device and like is not None:
+        y = backend.get_array_module(like.data if isinstance(like, Tensor) else like).asarray(y)
+    xp = backend.get_array_module(y)
     return Tensor((y[..., None] == xp.arange(num_classes)).astype(dtype))
 
 
@@ -311,5 +321,5 @@ def embedding(labels: Any, weight: Tensor) -> Tensor:
     Computed as one_hot(labels) @ weight, so the backward is a matrix product
     (repeated labels add up without a scatter).
     """
-    return matmul(one_hot(labels, weight.shape[0], dtype=weight.dtype), weight)
+    return matmul(one_hot(labels, weight.shape[0], dtype=weight.dtype, like=weight), weight)
 

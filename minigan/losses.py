@@ -244,7 +244,7 @@ def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
         raise ValueError(f"cross_entropy expects logits of shape (N, K) as a Tensor, got {got}.")
     _check_float("cross_entropy", "logits", logits.dtype)
     y = _check_labels("cross_entropy", logits.shape, labels)
-    return -(log_softmax(logits) * one_hot(y, logits.shape[1], dtype=logits.dtype)).sum(axis=1).mean()
+    return -(log_softmax(logits) * one_hot(y, logits.shape[1], dtype=logits.dtype, like=logits)).sum(axis=1).mean()
 
 
 def cross_entropy_grad(logits: Any, labels: Any) -> Any:
@@ -260,4 +260,4 @@ def cross_entropy_grad(logits: Any, labels: Any) -> Any:
     xp = backend.get_array_module(s)
     e = xp.exp(s - s.max(axis=1, keepdims=True))  # the shift cancels in the ratio and keeps e^s finite
     p = e / e.sum(axis=1, keepdims=True)
-    return (p - one_hot(y, s.shape[1], dtype=s.dtype).data) / s.shape[0]
+    return (p - one_hot(y, s.shape[1], dtype=s.dtype, like=s).data) / s.shape[0]

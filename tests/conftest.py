@@ -1,7 +1,12 @@
-"""Shared fixtures: one test body runs on every backend (NumPy always, CuPy on a GPU)."""
+"""Shared fixtures: one test body runs on every backend.
+
+NumPy always; the strict CuPy stand-in (``tests/strict_cupy.py``) always, so the device
+path is checked on every CI run; real CuPy on a machine with a GPU (``-m gpu``).
+"""
 
 import numpy as np
 import pytest
+import strict_cupy
 
 import minigan
 from minigan import backend
@@ -25,12 +30,27 @@ def pytest_report_header(config):
     return f"minigan GPU tests: {'run (CuPy sees a CUDA device)' if GPU else 'skipped (no CuPy or no CUDA device)'}"
 
 
-@pytest.fixture(params=["numpy", pytest.param("cupy", marks=pytest.mark.gpu)])
+@pytest.fixture(params=["numpy", "cupy-standin", pytest.param("cupy", marks=pytest.mark.gpu)])
 def xp_backend(request):
     """Run the test on each backend: yields the Backend, restores NumPy after."""
-    b = minigan.use(request.param)
-    minigan.manual_seed(0)
-    yield b
+    if request.param == "cupy-standin":
+        with backend.device_module(strict_cupy):
+            b = minigan.use("cupy")
+            minigan.manual_seed(0)
+            yield b
+    else:
+        b = minigan.use(request.param)
+        minigan.manual_seed(0)
+        yield b
+    minigan.use("numpy")
+
+
+@pytest.fixture
+def standin():
+    """The strict CuPy stand-in playing CuPy, its counters zeroed; yields the module."""
+    with backend.device_module(strict_cupy):
+        strict_cupy.record.reset()
+        yield strict_cupy
     minigan.use("numpy")
 
 

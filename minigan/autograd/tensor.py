@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def _is_array(a: Any) -> bool:
-    return isinstance(a, np.ndarray) or (backend._cupy is not None and isinstance(a, backend._cupy.ndarray))
+    return isinstance(a, np.ndarray) or backend.is_device_array(a)
 
 
 class Tensor:

@@ -79,7 +79,7 @@ class Generator(nn.Module):
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"G expects noise z of shape (N, {self.z_dim}), got {tuple(z.shape)}.")
         if self.n_classes:
-            code = self.label(y) if hasattr(self, "label") else F.one_hot(y, self.n_classes, dtype=z.dtype)
+            code = self.label(y) if hasattr(self, "label") else F.one_hot(y, self.n_classes, dtype=z.dtype, like=z)
             z = concat([z, code], axis=1)
         return self.body(z)
 
@@ -111,7 +111,7 @@ class Discriminator(nn.Module):
                 code = reshape(self.label(y), (n, 1) + self.data_shape[1:])
                 x = concat([x, code], axis=1)
             else:
-                x = concat([reshape(x, (n, -1)), F.one_hot(y, self.n_classes, dtype=x.dtype)], axis=1)
+                x = concat([reshape(x, (n, -1)), F.one_hot(y, self.n_classes, dtype=x.dtype, like=x)], axis=1)
         if self.pack > 1:
             if n % self.pack:
                 raise ValueError(f"D packs {self.pack} samples at a time: the batch ({n}) must be a multiple of it.")
