@@ -82,10 +82,12 @@ def _unsupported(x: Any) -> TypeError:
 
 def _is_shape_like(x: Any) -> bool:
     """A tuple/list of ints (or None, slices): shapes, axes, pad widths. Not array data."""
-    return builtins.all(
-        (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) or v is None or (isinstance(v, (tuple, list)) and _is_shape_like(v))
-        for v in x
-    )
+    def ok(v: Any) -> bool:
+        if isinstance(v, (tuple, list)):
+            return _is_shape_like(v)
+        return v is None or (isinstance(v, (int, np.integer)) and not isinstance(v, bool))
+
+    return builtins.all(ok(v) for v in x)
 
 
 def _dev(x: Any) -> Any:
@@ -123,7 +125,8 @@ def _index(key: Any) -> Any:
             out.append(k)
         else:
             raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`),numpy.newaxis (`None`) and integer or boolean arrays are valid indices"
+                "only integers, slices (`:`), ellipsis (`...`),numpy.newaxis (`None`) and integer or "
+                "boolean arrays are valid indices"
             )
     return tuple(out) if isinstance(key, tuple) else out[0]
 
@@ -334,7 +337,11 @@ class ndarray:  # noqa: N801 - CuPy's name
         return NotImplemented
 
 
-for _name in "__add__ __sub__ __mul__ __truediv__ __floordiv__ __mod__ __pow__ __matmul__ __lt__ __le__ __gt__ __ge__ __eq__ __ne__ __and__ __or__ __xor__".split():
+_BINARY = (
+    "__add__ __sub__ __mul__ __truediv__ __floordiv__ __mod__ __pow__ __matmul__ "
+    "__lt__ __le__ __gt__ __ge__ __eq__ __ne__ __and__ __or__ __xor__"
+).split()
+for _name in _BINARY:
     setattr(ndarray, _name, _binary(_name))
     _r = "__r" + _name[2:]
     if hasattr(np.ndarray, _r):
@@ -369,7 +376,10 @@ UFUNCS = (
 UFUNCS = [u for u in UFUNCS if u != "clip"]  # clip is a function in CuPy
 UFUNC_METHODS = "at reduce accumulate outer".split()
 # Names that are NumPy's own objects in CuPy too (dtypes and constants).
-CONSTANTS = "float16 float32 float64 int8 int16 int32 int64 uint8 uint32 uint64 bool_ complex64 complex128 intp dtype newaxis pi e inf nan finfo iinfo result_type can_cast issubdtype floating integer number".split()
+CONSTANTS = (
+    "float16 float32 float64 int8 int16 int32 int64 uint8 uint32 uint64 bool_ complex64 complex128 intp "
+    "dtype newaxis pi e inf nan finfo iinfo result_type can_cast issubdtype floating integer number"
+).split()
 
 
 def _function(name: str, np_fn: Any) -> Any:
