@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-ema", action="store_true",
                    help="with --run of a run trained with --ema: score G's own weights, not their running average")
     p.add_argument("--data-dir", default=None, help="where the image files are (see minigan.data)")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+                   help="with --run: draw the samples on this backend instead of the run's own (e.g. numpy for a "
+                        "run trained on a GPU)")
     p.add_argument("--out", default=None, help="write the scores as JSON here (default RUN/metrics.json for --run)")
     p.add_argument("--quiet", action="store_true", help="no progress messages while the classifier trains")
     args = p.parse_args(argv)
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--keep truncates a run's noise: it goes with --run, not --samples")
     if args.samples and args.no_ema:
         p.error("--no-ema chooses which G of a run draws the samples: it goes with --run, not --samples")
+    if args.samples and args.backend:
+        p.error("--backend chooses where a run draws its samples: it goes with --run, not --samples")
     if args.samples and args.n is not None:
         p.error("--n is how many samples to draw from a run: it goes with --run; --samples are all scored")
     if args.n is not None and args.n < 2:
@@ -116,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.run:
             if not Path(args.run).is_dir():
                 raise EvaluateError(f"{args.run} is not a folder: give the --out folder of a training run.")
-            result = evaluate_run(args.run, args.n, args.seed, args.quiet, args.data_dir, args.keep, not args.no_ema)
+            result = evaluate_run(args.run, args.n, args.seed, args.quiet, args.data_dir, args.keep, not args.no_ema,
+                                  args.backend)
             out = Path(args.out or Path(args.run) / "metrics.json")
         else:
             x = _load_npy(args.samples, "samples")

@@ -294,10 +294,11 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 def one_hot(labels: Any, num_classes: int, dtype: Any = "float32", like: Any = None) -> Tensor:
     """Integer labels (N,) -> a (N, num_classes) tensor of zeros with a 1 at each label.
 
-    Host labels (a list or NumPy array) are checked here, then built where ``like`` (a
-    Tensor or array: the model's input or weight) lives, so NumPy labels work with a
-    model on the GPU. Labels already on the device are used as they are: checking their
-    range there would read the device on every call.
+    Host labels (a list or NumPy array) are checked here, then sent where ``like`` (a
+    Tensor or array: the model's input or weight) lives, or to the current backend, as
+    ``tensor`` does: NumPy labels work with a model on the GPU. Labels already on the
+    device are used as they are: checking their range there would read the device on
+    every call.
     """
     y = labels.data if isinstance(labels, Tensor) else labels
     on_device = backend.is_device_array(y)
@@ -309,8 +310,9 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = "float32", like: Any = N
         raise ValueError(
             f"one_hot: labels must lie in [0, {num_classes}), got values from {int(y.min())} to {int(y.max())}."
         )
-    if not on_device and like is not None:
-        y = backend.get_array_module(like.data if isinstance(like, Tensor) else like).asarray(y)
+    if not on_device:
+        like = like.data if isinstance(like, Tensor) else like
+        y = (backend.current().xp if like is None else backend.get_array_module(like)).asarray(y)
     xp = backend.get_array_module(y)
     return Tensor((y[..., None] == xp.arange(num_classes)).astype(dtype))
 

@@ -70,11 +70,9 @@ def _one_sentence(message):
     return "\n" not in message and message.endswith(".") and not re.search(r"[.!?]\s+[A-Z]", message)
 
 
-def test_use_cupy_without_cupy_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(backend, "_cupy", None)  # as if CuPy were not installed
-    monkeypatch.setattr(backend, "_CUPY", None)
-    assert not backend.cupy_available()
-    with pytest.raises(minigan.BackendError) as info:
+def test_use_cupy_without_cupy_says_what_to_install():
+    with backend.device_module(None), pytest.raises(minigan.BackendError) as info:  # as if CuPy were not installed
+        assert not backend.cupy_available()
         minigan.use("cupy")
     message = str(info.value)
     assert "not installed" in message
@@ -83,7 +81,7 @@ def test_use_cupy_without_cupy_says_what_to_install(monkeypatch):
     assert backend.current().name == "numpy"
 
 
-def test_use_cupy_without_a_gpu_says_so(monkeypatch):
+def test_use_cupy_without_a_gpu_says_so():
     def no_device():
         raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
 
@@ -91,10 +89,8 @@ def test_use_cupy_without_a_gpu_says_so(monkeypatch):
         ndarray=type("ndarray", (), {}),
         cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device)),
     )
-    monkeypatch.setattr(backend, "_cupy", fake)  # CuPy imports, but there is no device
-    monkeypatch.setattr(backend, "_CUPY", None)
-    assert not backend.cupy_available()
-    with pytest.raises(minigan.BackendError) as info:
+    with backend.device_module(fake), pytest.raises(minigan.BackendError) as info:  # CuPy imports, no device
+        assert not backend.cupy_available()
         minigan.use("cupy")
     message = str(info.value)
     assert "needs a CUDA GPU" in message and "cupy-cuda12x" in message
@@ -115,9 +111,13 @@ class _FakeDeviceArray:
     """Stands for a CuPy array on a machine without one."""
 
 
-def test_mixing_host_and_device_arrays_is_refused_simulated(monkeypatch):
+def test_mixing_host_and_device_arrays_is_refused_simulated():
     fake = types.SimpleNamespace(ndarray=_FakeDeviceArray)
-    monkeypatch.setattr(backend, "_cupy", fake)
+    with backend.device_module(fake):
+        _mixing_is_refused(fake)
+
+
+def _mixing_is_refused(fake):
     assert backend.get_array_module(_FakeDeviceArray()) is fake
     assert backend.get_array_module(_FakeDeviceArray(), 2.0, None) is fake
     with pytest.raises(backend.BackendError, match="NumPy \\(CPU\\) array and a CuPy \\(GPU\\) array"):
@@ -211,6 +211,16 @@ def test_same_seed_same_mlp_values_on_numpy_and_cupy():
     for a, g in zip(cpu, gpu):
         assert a.dtype == g.dtype == np.float32
         np.testing.assert_allclose(g, a, rtol=1e-5, atol=1e-6)
+
+
+def test_same_seed_same_mlp_values_on_numpy_and_the_standin(standin):
+    """The parity recipe on the strict CuPy stand-in: it computes with NumPy, so exactly equal."""
+    cpu = _mlp_run("numpy")
+    dev = _mlp_run("cupy")
+    assert len(cpu) == len(dev) == 6
+    for a, g in zip(cpu, dev):
+        assert a.dtype == g.dtype == np.float32
+        np.testing.assert_array_equal(g, a)
 
 
 def test_mlp_run_is_reproducible_on_numpy():

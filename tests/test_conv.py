@@ -434,6 +434,15 @@ def _conv_run(name):
     return [y.numpy(), loss.numpy()] + [t.grad.numpy() for t in (x, w, b, w2, b2)]
 
 
+def test_same_seed_same_conv_values_on_numpy_and_the_standin(standin):
+    cpu = _conv_run("numpy")
+    dev = _conv_run("cupy")
+    assert len(cpu) == len(dev) == 7
+    for a, g in zip(cpu, dev):
+        assert a.dtype == g.dtype == np.float32
+        np.testing.assert_array_equal(g, a)
+
+
 @pytest.mark.gpu
 def test_same_seed_same_conv_values_on_numpy_and_cupy():
     cpu = _conv_run("numpy")

@@ -287,7 +287,11 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
         return Tensor(x)
     if like is not None:
         xp = backend.get_array_module(like.data)
-        return Tensor(xp.asarray(x, dtype=like.data.dtype if like.data.dtype.kind == "f" else None))
+        dtype = like.data.dtype if like.data.dtype.kind == "f" else None
+        if xp is not np and isinstance(x, (bool, int, float, np.generic)):
+            # On the GPU a number is written by a fill kernel: asarray would copy it from the host.
+            return Tensor(xp.full((), x, dtype=dtype or np.asarray(x).dtype))
+        return Tensor(xp.asarray(x, dtype=dtype))
     return tensor(x)
 
 

@@ -100,7 +100,7 @@ SHARED_LINES: dict[str, str] = {
     "self.opt_g.zero_grad()": "the unrolled GAN's second-order G step updates G as well",
     "self.opt_g.step()": "the unrolled GAN's second-order G step updates G as well",
     "loss = self.loss.g(fake_out)": "the unrolled GAN's second-order G step scores the fakes as well",
-    'value = _finite(float(loss.data), "G")': "the unrolled GAN's second-order G step checks its loss as well",
+    'value, d_fake_g = self._readout("G", loss, fake_out)': "the unrolled G step reads as well",
 }
 
 

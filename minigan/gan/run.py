@@ -403,13 +403,15 @@ def draw(run_dir: str | Path, n: int, seed: int = 0, label: int | None = None,
 
 
 def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet: bool = True,
-                 data_dir: str | os.PathLike | None = None, keep: float = 1.0, ema: bool = True) -> dict[str, Any]:
+                 data_dir: str | os.PathLike | None = None, keep: float = 1.0, ema: bool = True,
+                 backend_name: str | None = None) -> dict[str, Any]:
     """Draw ``n`` samples (default 2,500 for toys, 10,000 for images) from a run and score them.
 
     ``data_dir`` defaults to the run's own ``data_dir``. ``keep`` < 1 (2-D toys): the samples
     are Jacobian-truncated (:mod:`minigan.gan.truncation`) and the result records ``keep``. A run
     trained with ``ema`` is sampled from its running average of G unless ``ema=False``; the
-    result records which (``"ema"``).
+    result records which (``"ema"``). ``backend_name`` draws on another backend than the run's own
+    (a run trained on a GPU, scored on a laptop's NumPy).
     """
     from minigan.measure.evaluation import N_DEFAULT, EvaluateError, _dataset, evaluate_samples
 
@@ -418,7 +420,7 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, seed: int = 0, quiet
     n = n or N_DEFAULT["toy" if dataset in TOY_DATASETS else "images"]
     if keep < 1 and dataset not in TOY_DATASETS:
         raise EvaluateError(f"`keep` < 1 (Jacobian truncation) is for the 2-D toys, not {dataset}.")
-    x, labels = draw(run_dir, n, seed, keep=keep, ema=ema)
+    x, labels = draw(run_dir, n, seed, backend_name=backend_name, keep=keep, ema=ema)
     # A run trained on the test files saw the classifier's 8,000: score it against the 2,000 it never saw.
     protocol = "test-8000/2000" if cfg.get("split") == "test" else None
     result = evaluate_samples(x, dataset, seed, data_dir or cfg.get("data_dir"), quiet, labels, protocol)

@@ -171,10 +171,19 @@ class GAN:
     def _D(self, x: Tensor, y: Any) -> Tensor:
         return self.D(x) if y is None else self.D(x, y)
 
-    def _score(self, out: Tensor) -> float:
-        """Mean D output as reported: P(real) for the BCE losses, the raw score otherwise."""
+    def _readout(self, who: str, loss: Tensor, *outs: Tensor) -> tuple[float, ...]:
+        """(loss, mean D output of each of ``outs``) as floats, in one device-to-host read.
+
+        The mean output is reported as P(real) for the BCE losses, the raw score otherwise. A NaN
+        or inf loss raises ``NonFiniteLossError`` here, before any update: the caller reads this
+        before it steps. On a GPU each read waits for the queued work, so a step reads once.
+        """
         with no_grad():
-            return float((ops.sigmoid(out) if self.loss.probability else out).data.mean())
+            parts = [loss.data.reshape(1)]
+            parts += [(ops.sigmoid(o) if self.loss.probability else o).data.mean().reshape(1) for o in outs]
+            xp = backend.get_array_module(loss.data)
+            host = backend.to_numpy(xp.concatenate(parts))
+        return (_finite(float(host[0]), who), *(float(v) for v in host[1:]))
 
     # ---- the algorithm
 
@@ -183,7 +192,7 @@ class GAN:
 
         Returns {"d_loss", "d_real" (mean D(x)), "d_fake" (mean D(G(z)))}.
         """
-        real = real if isinstance(real, Tensor) else Tensor(real)
+        real = real if isinstance(real, Tensor) else ops.tensor(real)  # host data goes to the backend
         n = real.shape[0]
         y_fake = self.sample_labels(n) if self.n_classes else None
         # BEGIN EXERCISE d-step (10 points): the discriminator's step, with G held fixed
@@ -191,16 +200,17 @@ class GAN:
         #   are data for D, with no graph back into G.
         # HINT: score both batches with self._D(x, labels); D's loss is self.loss.d(real_out, fake_out),
         #   plus self.gp_weight * gradient_penalty(self.D, real, fake, y) when gp_weight is set.
-        # HINT: value = _finite(float(loss.data), "D") before any update: a NaN loss must move nothing.
+        # HINT: value, d_real, d_fake = self._readout("D", loss, real_out, fake_out) before any
+        #   update: one read of the loss (a NaN must move nothing) and of both mean D outputs.
         # HINT: then zero D's gradients, backpropagate, and step D's optimizer only. The lines after
-        #   this region need value, real_out and fake_out.
+        #   this region need value, d_real and d_fake.
         with no_grad():  # the fakes are data for D: no graph back into G
             fake = self._G(self.sample_z(n), y_fake)
         real_out, fake_out = self._D(real, y), self._D(fake, y_fake)
         loss = self.loss.d(real_out, fake_out)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, y)
-        value = _finite(float(loss.data), "D")  # one device-to-host read per step
+        value, d_real, d_fake = self._readout("D", loss, real_out, fake_out)  # one device-to-host read
         self.opt_d.zero_grad()
         loss.backward()
         self.opt_d.step()
@@ -210,7 +220,7 @@ class GAN:
             for p in self.D.parameters():
                 xp = backend.get_array_module(p.data)
                 xp.clip(p.data, -c, c, out=p.data)
-        return {"d_loss": value, "d_real": self._score(real_out), "d_fake": self._score(fake_out)}
+        return {"d_loss": value, "d_real": d_real, "d_fake": d_fake}
 
     def g_step(self, n: int) -> dict[str, float]:
         """One update of G through a fixed D, on n fresh noise vectors.
@@ -224,17 +234,18 @@ class GAN:
         #   into G while D's own weights collect none.
         # HINT: z = self.sample_z(n); self._G(z, y) and self._D(x, y) pass the labels when there are
         #   any. G's loss is self.loss.g of D's outputs on the fakes.
-        # HINT: value = _finite(float(loss.data), "G") before any update, then zero G's gradients,
-        #   backpropagate, and step G's optimizer only. The lines after need value and fake_out.
+        # HINT: value, d_fake_g = self._readout("G", loss, fake_out) before any update (one read),
+        #   then zero G's gradients, backpropagate, and step G's optimizer only. The lines after
+        #   need value and d_fake_g.
         with frozen(self.D):  # gradients pass through D to G; D's weights collect none
             fake_out = self._D(self._G(self.sample_z(n), y), y)
             loss = self.loss.g(fake_out)
-        value = _finite(float(loss.data), "G")
+        value, d_fake_g = self._readout("G", loss, fake_out)  # one device-to-host read
         self.opt_g.zero_grad()
         loss.backward()
         self.opt_g.step()
         # END EXERCISE
-        return {"g_loss": value, "d_fake_g": self._score(fake_out)}
+        return {"g_loss": value, "d_fake_g": d_fake_g}
 
     def train_step(self, batches: Iterator[Any]) -> dict[str, float]:
         """k D steps on the next k real batches from ``batches``, then one G step.

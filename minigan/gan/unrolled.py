@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigan.autograd import Tensor, grad
-from minigan.gan.trainer import GAN, _finite
+from minigan.autograd import Tensor, grad, tensor
+from minigan.gan.trainer import GAN
 from minigan.module import substituted
 from minigan.optim import TENSOR_MATH, Adam, adam_update
 
@@ -62,7 +62,7 @@ class UnrolledGAN(GAN):
     # ---- the algorithm
 
     def d_step(self, real: Any, y: Any = None) -> dict[str, float]:
-        self._real = (real if isinstance(real, Tensor) else Tensor(real), y)  # the G step unrolls on it
+        self._real = (real if isinstance(real, Tensor) else tensor(real), y)  # the G step unrolls on it
         return super().d_step(real, y)
 
     def g_step(self, n: int) -> dict[str, float]:
@@ -89,14 +89,14 @@ class UnrolledGAN(GAN):
         with substituted(self.D, weights):
             fake_out = self._D(self._G(z, y), y)
         loss = self.loss.g(fake_out)
-        value = _finite(float(loss.data), "G")
+        value, d_fake_g = self._readout("G", loss, fake_out)
         g_params = [p for p in self.G.parameters() if p.requires_grad]
         grads = grad(loss, g_params, allow_unused=True)
         self.opt_g.zero_grad()
         for p, g in zip(g_params, grads):
             p.grad = None if g is None else g.detach()
         self.opt_g.step()
-        return {"g_loss": value, "d_fake_g": self._score(fake_out)}
+        return {"g_loss": value, "d_fake_g": d_fake_g}
 
     def _differentiable_d_update(self, weights: list[Tensor], real: Tensor, y_real: Any) -> list[Tensor]:
         """theta' = theta - lr * step(grad_theta d_loss(theta; G)), kept in the graph (G's fakes not detached).
