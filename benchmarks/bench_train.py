@@ -222,6 +222,30 @@ def torch_iteration(model: str, device: str, threads: int) -> tuple[Any, Any]:
 
 # --------------------------------------------------------------------------- worker (a fresh process)
 
+STANDIN_VAR = "BENCH_TRAIN_STANDIN"  # set by the parent when it runs under tests/run_on_standin.py
+
+
+def _on_standin() -> bool:
+    """Whether the device module is the strict CuPy stand-in (tests/run_on_standin.py installed it)."""
+    from minigan import backend
+
+    return getattr(backend._load_cupy(), "__name__", "") == "strict_cupy"
+
+
+def _standin_if_asked() -> Any:
+    """In a worker whose parent ran on the stand-in: the stand-in as the device module; else nothing."""
+    import contextlib
+
+    if os.environ.get(STANDIN_VAR) != "1":
+        return contextlib.nullcontext()
+    tests = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+    sys.path.insert(0, tests)
+    import strict_cupy
+
+    from minigan import backend
+
+    return backend.device_module(strict_cupy)
+
 
 def _gpu_memory_probe(lib: str) -> tuple[Any, Any]:
     """(reset, peak MiB since reset) of the GPU memory pool of ``lib``."""
@@ -236,8 +260,11 @@ def _gpu_memory_probe(lib: str) -> tuple[Any, Any]:
             base["v"] = torch.cuda.memory_reserved()
 
         return reset, lambda: (torch.cuda.max_memory_reserved() - base["v"]) / 2**20
-    import cupy
+    from minigan import backend
 
+    cupy = backend.current().xp  # the device module minigan computes with (the stand-in under tests)
+    if not hasattr(cupy, "get_default_memory_pool"):  # the strict stand-in has no memory pool
+        return cupy.cuda.Device().synchronize, lambda: float("nan")
     pool, base = cupy.get_default_memory_pool(), {}
 
     def reset_cupy() -> None:
@@ -288,11 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.worker:
         jobs = json.loads(args.worker)
-        print(json.dumps([worker(j) for j in jobs] if isinstance(jobs, list) else worker(jobs)))
+        with _standin_if_asked():
+            print(json.dumps([worker(j) for j in jobs] if isinstance(jobs, list) else worker(jobs)))
         return 0
     torch_ok = harness.settle_args(args)
     if torch_ok is None:
         return 2
+    standin = args.backend == "cupy" and _on_standin()
+    if standin:  # under tests/run_on_standin.py: the fresh worker processes get the stand-in too
+        os.environ[STANDIN_VAR] = "1"
     script = os.path.abspath(__file__)
     load_before = harness.load_average()
     flops = {m: iteration_flops(m) for m in args.models}
@@ -349,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         print("- GFLOP/iter: 2 x multiply-adds of every Linear/Conv/ConvTranspose forward, input-gradient and "
               "weight-gradient product actually computed (see iteration_flops); elementwise work not counted.")
         print("- matmul peak: best float32 np.matmul of two 2048 x 2048 matrices at that thread count.")
+    if standin:
+        print("- stand-in: the CuPy side ran on tests/strict_cupy.py (NumPy underneath, no memory pool): "
+              "a check that the script runs, not a measurement.")
     if args.quick:
         print("- --quick: one iteration, cold, one process per library: a check that the script runs, not a result.")
     if not torch_ok:

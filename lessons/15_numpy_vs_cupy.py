@@ -60,7 +60,10 @@ print(f"backend.cupy_available(): {backend.cupy_available()}")
 try:
     minigan.use("cupy")
     backends.append("cupy")
-    print(f"cupy: available, {backend.current().xp.cuda.runtime.getDeviceCount()} CUDA device(s)")
+    runtime = backend.current().xp.cuda.runtime
+    name = runtime.getDeviceProperties(0)["name"]
+    print(f"cupy: available, {runtime.getDeviceCount()} CUDA device(s); device 0: "
+          f"{name.decode() if isinstance(name, bytes) else name}")
 except minigan.BackendError as e:
     messages["cupy"] = str(e)
     print("CuPy is not available on this machine: this run times NumPy only, and says so where it matters.")
@@ -209,8 +212,9 @@ for name in backends:
           f"{g[-1]:.1f} vs {g[0]:.2f} GFLOP/s; n = {SIZES[0]} takes {timings[name]['matmul_s'][0] * 1e6:.1f} µs a call")
 if "cupy" in timings:
     t_np, t_cp = timings["numpy"]["matmul_s"][-1], timings["cupy"]["matmul_s"][-1]
+    # Quick mode's largest product (n = 512) is too small to judge a GPU by: the full run judges n = 2048.
     check(t_cp < t_np, f"the GPU runs the largest product (n = {SIZES[-1]}) faster than NumPy",
-          f"cupy {t_cp * 1e3:.3f} ms, numpy {t_np * 1e3:.3f} ms")
+          f"cupy {t_cp * 1e3:.3f} ms, numpy {t_np * 1e3:.3f} ms", full_only=True)
 
 fig = Figure(figsize=(11, 4), dpi=100, layout="constrained")
 FigureCanvasAgg(fig)

@@ -66,6 +66,12 @@ class Record:
         if kwargs:
             self.keywords[name].update(kwargs)
 
+    def merge(self, used: list[str], keywords: dict[str, list[str]]) -> None:
+        """Add another process's record (``run_on_standin.py`` writes one with ``STANDIN_RECORD``)."""
+        self.used.update(used)
+        for k, v in keywords.items():
+            self.keywords[k].update(v)
+
     def counts(self) -> dict[str, int]:
         return {"to_device": self.to_device, "to_host": self.to_host, "syncs": self.syncs, "ops": self.ops}
 
@@ -551,14 +557,19 @@ cuda.Device = _Device
 cuda.Stream = _Stream
 cuda.Stream.null = _Stream()
 cuda.get_current_stream = lambda: _Stream()
-cuda.runtime = types.SimpleNamespace(getDeviceCount=_get_device_count)
+def _get_device_properties(device: int) -> dict[str, Any]:
+    record.note("cuda.runtime.getDeviceProperties")
+    return {"name": b"strict CuPy stand-in (NumPy on the CPU)", "totalGlobalMem": 0}
+
+
+cuda.runtime = types.SimpleNamespace(getDeviceCount=_get_device_count, getDeviceProperties=_get_device_properties)
 
 # Everything exposed, for the namespace check against real CuPy.
 EXPOSED = sorted(
     set(FUNCTIONS) | set(CREATORS) | set(UFUNCS) | set(CONSTANTS)
     | {"ndarray", "ufunc", "asnumpy", "get_array_module", "is_available", "lib.stride_tricks.as_strided",
        "lib.stride_tricks.sliding_window_view", "cuda.Device", "cuda.Stream", "cuda.get_current_stream",
-       "cuda.runtime.getDeviceCount"}
+       "cuda.runtime.getDeviceCount", "cuda.runtime.getDeviceProperties"}
 )
 
 del _name, _r, _here

@@ -241,3 +241,41 @@ def test_quality_toy_reads_seed_ranges_and_lists():
     assert quality_toy._seeds("0-4") == [0, 1, 2, 3, 4]
     assert quality_toy._seeds("0,3") == [0, 3]
     assert quality_toy._seeds("0-2,10-11,7") == [0, 1, 2, 10, 11, 7]
+
+
+# ---- benchmarks/compare_backends.py: the trainer on NumPy and on CuPy, the same first steps
+
+
+def test_compare_backends_on_the_standin_gives_the_same_losses_exactly(tmp_path, capsys):
+    """The stand-in computes with NumPy: the trainer's numbers on it are NumPy's, to the last digit."""
+    from benchmarks import compare_backends
+
+    argv = ["--models", "mlp", "--steps", "3", "--standin", "--tol", "0", "--out", str(tmp_path)]
+    assert compare_backends.main(argv) == 0
+    figures = json.loads((tmp_path / "compare.json").read_text())["models"]["mlp"]
+    assert figures["ok"] and figures["max_rel"] == 0 and figures["steps"] == figures["steps_cupy"] == 3
+    ours, standin = (compare_backends.read_metrics(tmp_path / f"mlp-{side}") for side in ("numpy", "cupy"))
+    assert [r["step"] for r in ours] == ["1", "2", "3"]
+    for a, b in zip(ours, standin):
+        assert [a[c] for c in ("d_loss", "g_loss", "d_real", "d_fake")] == \
+               [b[c] for c in ("d_loss", "g_loss", "d_real", "d_fake")]
+    assert "strict_cupy:" in (tmp_path / "mlp-cupy.log").read_text()  # the CuPy side really ran on the stand-in
+    assert not (tmp_path / "mlp-numpy" / "checkpoint.npz").exists()
+    table = capsys.readouterr().out
+    assert f"| 1 | {ours[0]['d_loss']} | {ours[0]['d_loss']} | {ours[0]['g_loss']} | {ours[0]['g_loss']} | 0 |" in table
+    assert "| mlp | 3 | 0 | 0 | 0 | ok |" in (tmp_path / "compare.md").read_text()
+
+
+def test_compare_backends_measures_the_largest_relative_difference():
+    from benchmarks import compare_backends
+
+    def rows(*losses):
+        return [{"step": str(i + 1), "d_loss": d, "g_loss": g, "d_real": "0.5", "d_fake": "0.5"}
+                for i, (d, g) in enumerate(losses)]
+
+    r = compare_backends.compare(rows(("1.0", "0.7"), ("1.2", "0.8")), rows(("1.0", "0.7"), ("1.2", "0.8016")))
+    assert r["max_rel"] == pytest.approx(0.0016 / 0.8016) and r["max_rel_step"] == 2
+    assert r["worst"]["d_loss"] == (0.0, 1) and r["same_length"]
+    assert compare_backends.rel_diff("1.38778", "1.38779") == pytest.approx(1e-5 / 1.38779)
+    assert compare_backends.rel_diff("nan", "1") == float("inf")
+    assert not compare_backends.compare(rows(("1", "1")), rows(("1", "1"), ("1", "1")))["same_length"]

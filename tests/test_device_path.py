@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import strict_cupy
-from test_lessons import EXPECTED, MNIST, NEEDS_MNIST, PNG_MAGIC
+from test_lessons import EXPECTED, MNIST, NEEDS_MNIST, PNG_MAGIC, assert_claims_hold
 
 import minigan
 from minigan import backend, evaluate, sample, train
@@ -222,7 +222,7 @@ def test_lesson_runs_quick_on_the_standin(script, tmp_path):
     out = LESSONS / "out" / script[:2]
     for name in EXPECTED[script]:
         (out / name).unlink(missing_ok=True)
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", STANDIN_RECORD=str(tmp_path / "record.json"))
     if script in NEEDS_MNIST:
         if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
             pytest.skip(f"the MNIST test files are not in {MNIST}")
@@ -230,6 +230,9 @@ def test_lesson_runs_quick_on_the_standin(script, tmp_path):
     result = subprocess.run([sys.executable, str(HERE / "run_on_standin.py"), str(LESSONS / script), "--quick"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert_claims_hold(script, result.stdout)  # what the lesson checks holds on the device path too
     for name in EXPECTED[script]:
         assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
     assert "strict_cupy:" in result.stderr
+    record = json.loads((tmp_path / "record.json").read_text())
+    strict_cupy.record.merge(record["used"], record["keywords"])  # for test_cupy_namespace.py
