@@ -31,7 +31,7 @@ def _resolve(root: Any, dotted: str) -> Any:
 
 
 def _real(name: str) -> Any:
-    """The real CuPy object the stand-in's record names: 'sum', 'ndarray.reshape', 'add.at', 'cuda.Device.synchronize'."""
+    """The real CuPy object a record entry names: 'sum', 'ndarray.reshape', 'add.at', 'cuda.Device.synchronize'."""
     if name.startswith("ndarray."):
         return getattr(cupy.ndarray, name.split(".", 1)[1])
     if name.startswith("cuda.Device."):
