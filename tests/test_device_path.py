@@ -125,7 +125,11 @@ def test_images_train_on_the_standin_with_numpys_numbers(extra, tmp_path):
     ({"dataset": "ring8", "loss": "wgan-gp"}, 6, 16),
     # the batch and its labels, 2 z, and the fakes' labels for D and for G
     ({"dataset": "mnist", "model": "dcgan", "width": 8, "conditional": True}, 2, 6),
-], ids=["mlp", "wgan-gp (5 critic steps)", "conditional-dcgan"])
+    # unrolled, first order: 3 look-ahead D steps on the same batch, each reading its loss and drawing its z
+    ({"dataset": "ring8", "unroll": 3}, 5, 6),
+    # unrolled, second order: the look-ahead is differentiated through, not read
+    ({"dataset": "ring8", "unroll": 3, "unroll_second_order": True}, 2, 6),
+], ids=["mlp", "wgan-gp (5 critic steps)", "conditional-dcgan", "unrolled-3", "unrolled-3-second-order"])
 def test_a_training_step_reads_the_device_once_per_d_step_and_once_per_g_step(given, reads, copies, tmp_path):
     """The losses and mean D outputs a step logs come back in one read per D step and one per G step:
     2 a step with one D step (the default), each a wait for the GPU's queue. Host->device copies are
@@ -150,7 +154,7 @@ def test_a_training_step_reads_the_device_once_per_d_step_and_once_per_g_step(gi
         return r
 
     r = on_standin(go)
-    assert reads == r.cfg["d_steps"] + 1
+    assert reads == r.cfg["d_steps"] + 1 + (0 if r.cfg.get("unroll_second_order") else r.cfg["unroll"])
     assert counted[1:] == [(reads, copies, 0)] * 5, counted  # (the first step also carries the run's setup)
 
 
