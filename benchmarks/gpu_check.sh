@@ -22,7 +22,9 @@
 #   5 lesson15   python lessons/15_numpy_vs_cupy.py, in full
 #
 # Installs nothing; runs minigan from this working tree (PYTHONPATH=.). MNIST's test files are
-# looked for in $MINIGAN_DATA, ./shared/data/mnist, ../shared/data/mnist (in that order).
+# looked for in $MINIGAN_DATA, ./shared/data/mnist, ../shared/data/mnist (in that order). On a
+# machine that gets only the working tree: `mkdir -p gpu_data && cp ../shared/data/mnist/t10k-* gpu_data/`
+# (gpu_data/ is git-ignored: send it along), then `MINIGAN_DATA=gpu_data bash benchmarks/gpu_check.sh`.
 #
 # GPU_CHECK_STANDIN=1: a dry run on a CPU machine, every stage on the strict CuPy stand-in
 # (tests/run_on_standin.py) with small sizes: the script checked end to end in a few minutes.
