@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     v = p.add_argument_group("GAN variants")
     v.add_argument("--conditional", action="store_true", default=None,
                    help="conditional GAN: G(z, y) and D(x, y) with the class label y; grids get one row per class")
+    v.add_argument("--condition", choices=models.CONDITIONS, default=None,
+                   help="with --conditional: how D hears y, by projection (the default; Miyato & Koyama 2018) or by "
+                        "concat (x with one-hot y for the mlp, a label channel for the dcgan)")
     v.add_argument("--pack", type=t("pack"), default=None,
                    help="PacGAN: D judges this many samples at once (default 1)")
     v.add_argument("--unroll", type=t("unroll"), default=None,
@@ -185,6 +188,11 @@ def train(cfg: dict[str, Any], resume: bool = False, quiet: bool = False,
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     say(f"minigan: {cfg['model']} GAN on {cfg['dataset']} ({cfg['split']}, {run.n_data:,} samples), "
         f"loss {cfg['loss']}, {cfg['backend']} backend, {run.total_steps:,} steps -> {run.dir}")
+    if cfg.get("conditional"):
+        say(f"minigan: conditional: G reads z with the label; D hears it by {cfg.get('condition') or 'concat'}")
+    if not resume:
+        for recipe in cfg.get("recipes") or []:
+            say(f"minigan: recipe: {recipe}")
     if run.data_source is not None:
         folder, source = run.data_source
         say(f"minigan: data from {folder} ({'--data-dir' if source == 'the data_dir argument' else source})")

@@ -442,3 +442,58 @@ def test_dcgan_refuses_data_that_is_not_28_by_28_images(shape):
     assert "--" not in message  # the library names no command-line flag
     with pytest.raises(ValueError, match="28 x 28"):
         models.build("dcgan", shape)
+
+
+# --------------------------------------------------------------------------- how D hears y
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_projection_d_starts_deaf_to_y_then_its_output_depends_on_y(xp_backend, model):
+    """A projection D begins as the unconditional D (its label embedding is 0); once the embedding
+    moves, the same x scored under two labels differs by <embed(y1) - embed(y2), phi(x)>."""
+    G, D = models.build(model, (1, 28, 28), width=8, n_classes=10, condition="projection")
+    assert isinstance(D, models.ProjectionDiscriminator)
+    x = minigan.randn(4, 1, 28, 28)
+    y1, y2 = np.array([0, 1, 2, 3]), np.array([9, 8, 7, 6])
+    np.testing.assert_array_equal(D(x, y1).numpy(), D(x, y2).numpy())
+    D.label.weight.data[...] = D.label.weight.data + minigan.randn(*D.label.weight.shape).data
+    with minigan.no_grad():
+        phi = D.body(x).numpy()
+        diff = D(x, y1).numpy() - D(x, y2).numpy()
+    w = minigan.backend.to_numpy(D.label.weight.data)
+    np.testing.assert_allclose(diff[:, 0], ((w[y1] - w[y2]) * phi).sum(1), rtol=1e-3, atol=1e-3)
+    assert np.abs(diff).min() > 1e-3
+
+
+def test_the_concat_dcgan_d_depends_on_y_from_the_start(xp_backend):
+    G, D = models.build("dcgan", (1, 28, 28), width=8, n_classes=10, condition="concat")
+    assert not isinstance(D, models.ProjectionDiscriminator)
+    x = minigan.randn(4, 1, 28, 28)
+    assert np.abs(D(x, np.array([0, 1, 2, 3])).numpy() - D(x, np.array([9, 8, 7, 6])).numpy()).min() > 0
+
+
+def test_gradients_through_the_dcgan_projection_d_first_and_second_order(xp_backend):
+    """Every weight of the projection D (the embedding included) and its input get their gradient
+    checked against central differences in float64, first and second order (the gradient penalty's).
+    The input is checked along 3 random directions (x = x0 + t @ dirs), to keep the check small."""
+    minigan.manual_seed(3)
+    _, D = models.dcgan((1, 28, 28), width=1, n_classes=2, projection=True)
+    D.double()
+    D.label.weight.data[...] = minigan.randn(*D.label.weight.shape, dtype="float64").data
+    x0 = minigan.randn(2, 1, 28, 28, dtype="float64")
+    dirs = minigan.randn(3, 2 * 28 * 28, dtype="float64")
+    t = minigan.randn(3, dtype="float64", requires_grad=True)
+    y = np.array([0, 1])
+
+    def score(*_):
+        return D(x0 + minigan.reshape(minigan.matmul(minigan.reshape(t, (1, 3)), dirs), (2, 1, 28, 28)), y)
+
+    assert minigan.gradcheck(score, [t, *D.parameters()])
+    assert minigan.gradgradcheck(score, [t, D.label.weight, D.head.weight])
+
+
+def test_build_names_the_conditions():
+    with pytest.raises(ValueError, match="unknown `condition` 'film': choose one of projection, concat"):
+        models.build("mlp", (2,), n_classes=10, condition="film")
+    with pytest.raises(ValueError, match="give n_classes too"):
+        models.dcgan(projection=True)

@@ -18,7 +18,7 @@ from minigan.data import DATASETS, TOY_DATASETS
 from minigan.gan import checkpoint, models
 from minigan.gan.checkpoint import CheckpointError
 
-__all__ = ["DEFAULTS", "LOSS_DEFAULTS", "RANGES", "RESUME_MAY_CHANGE", "resolve", "validate", "resume_config",
+__all__ = ["DEFAULTS", "RECIPES", "LOSS_DEFAULTS", "RANGES", "RESUME_MAY_CHANGE", "resolve", "validate", "resume_config",
            "load_config"]
 
 # Defaults per kind of data. Images: DCGAN's Adam(2e-4, beta1 0.5) (Radford et al. 2016).
@@ -31,13 +31,43 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "steps": 5000, "sample_every": 250, "lr_decay": "linear"},
 }
 
-# The variants' published settings, applied when the loss picks them (settings given still win).
-LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Arjovsky et al. 2017: RMSprop 5e-5, clip 0.01, 5 critic steps per G step.
-    "wgan": {"optimizer": "rmsprop", "lr": 5e-5, "clip": 0.01, "d_steps": 5},
-    # Gulrajani et al. 2017: Adam(1e-4, betas (0, 0.9)), lambda 10, 5 critic steps.
-    "wgan-gp": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "gp_weight": 10.0, "d_steps": 5},
-}
+# The variants' recipes: the settings each needs on each kind of data, applied when the user
+# gives none of them (settings given still win), printed in the run's header and recorded in
+# config.json (`recipes`). Later rows are more specific and win over earlier ones. ``data`` is
+# "any", "toy", "image", "image-mlp" (the MLP on images), "image-dcgan" or a dataset's name.
+# How each row was chosen is in benchmarks/QUALITY.md ("The variants' recipes").
+RECIPES: list[dict[str, Any]] = [
+    {"variant": "wgan", "data": "any", "settings": {"optimizer": "rmsprop", "lr": 5e-5, "clip": 0.01, "d_steps": 5},
+     "source": "Arjovsky et al. 2017"},
+    {"variant": "wgan-gp", "data": "any",
+     "settings": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "gp_weight": 10.0, "d_steps": 5},
+     "source": "Gulrajani et al. 2017"},
+    {"variant": "conditional", "data": "image-mlp", "settings": {"lr": 5e-4, "epochs": 100},
+     "source": "measured on the MNIST test split, see benchmarks/QUALITY.md"},
+]
+
+# The variants' settings as one dict per loss (the rows for "any" data), kept for older callers.
+LOSS_DEFAULTS: dict[str, dict[str, Any]] = {r["variant"]: r["settings"] for r in RECIPES if r["data"] == "any"}
+
+
+def _recipe_applies(recipe: dict[str, Any], cfg: dict[str, Any], toy: bool) -> bool:
+    variant, data = recipe["variant"], recipe["data"]
+    if variant == "conditional":
+        on = bool(cfg.get("conditional"))
+    elif variant == "unroll":
+        on = bool(cfg.get("unroll"))
+    else:
+        on = cfg.get("loss") == variant
+    kind = "toy" if toy else "image"
+    return on and data in ("any", kind, f"{kind}-{cfg.get('model')}", cfg["dataset"])
+
+
+def _describe(recipe: dict[str, Any], applied: dict[str, Any]) -> str:
+    """'wgan-gp on any data: lr 0.0001, beta1 0.0, ... - Gulrajani et al. 2017'."""
+    what = ", ".join(f"{k} {v}" for k, v in applied.items())
+    on = "any data" if recipe["data"] == "any" else recipe["data"]
+    return f"{recipe['variant']} on {on}: {what} - {recipe['source']}"
+
 
 # The accepted values of every numeric setting, in one place for a new run and a resumed one:
 # key -> (int or float, the test, the range in words). A float must also be finite; None means unset.
@@ -85,14 +115,41 @@ def resolve(given: dict[str, Any]) -> dict[str, Any]:
         cfg["epochs"] = None
     if "epochs" in given:
         cfg["steps"] = None
-    cfg.update(LOSS_DEFAULTS.get(given.get("loss", cfg["loss"]), {}))
+    # The variants' recipes, judged on what the run is (the given settings over the defaults) and
+    # applied under the given settings: a setting the user chose is never replaced.
+    seen = {**cfg, **given}
+    recipes = []
+    for recipe in RECIPES:
+        if _recipe_applies(recipe, seen, toy):
+            applied = {k: v for k, v in recipe["settings"].items() if k not in given}
+            if "epochs" in applied and "steps" in given or "steps" in applied and "epochs" in given:
+                applied.pop("epochs", None)
+                applied.pop("steps", None)
+            if applied:
+                cfg.update(applied)
+                if "epochs" in applied:
+                    cfg["steps"] = None
+                if "steps" in applied:
+                    cfg["epochs"] = None
+                recipes.append(_describe(recipe, applied))
     cfg.update(given)
+    cfg["recipes"] = recipes
     if toy and cfg["model"] == "dcgan":
         raise ValueError(f"`model` dcgan needs 28 x 28 images; for {dataset} use `model` mlp.")
     if cfg["standardize"] and not toy:
         raise ValueError("`standardize` is for the 2-D toys; images are already scaled to [-1, 1].")
     if cfg["conditional"] and toy:
         raise ValueError(f"`conditional` needs a labelled image dataset; {dataset} has no labels.")
+    if cfg.get("condition") and not cfg["conditional"]:
+        raise ValueError(f"`condition` {cfg['condition']} says how D hears the label of a conditional GAN: "
+                         "add `conditional`, or leave `condition` out.")
+    if cfg["conditional"]:
+        cfg["condition"] = cfg.get("condition") or "projection"
+        if cfg["condition"] not in models.CONDITIONS:
+            raise ValueError(f"`condition` must be one of {', '.join(models.CONDITIONS)}, got {cfg['condition']!r}.")
+        if cfg["condition"] == "projection" and cfg["pack"] > 1:
+            raise ValueError("`pack` > 1 and `condition` projection cannot be combined: add `condition` concat, "
+                             "or leave `pack` out.")
     cfg["out"] = str(cfg.get("out") or Path("runs") / f"{dataset}-{cfg['model']}")
     if "steps" in given and "epochs" in given:
         raise ValueError(f"`steps` ({given['steps']}) and `epochs` ({given['epochs']}) both say how long to train: "

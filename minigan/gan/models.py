@@ -174,11 +174,7 @@ def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int 
     """
     if not scale > 0:
         raise ValueError(f"scale must be a positive number, got {scale}.")
-    if projection and not n_classes:
-        raise ValueError("projection=True conditions D on labels: give n_classes too, e.g. mlp(n_classes=10, "
-                         "projection=True).")
-    if projection and pack > 1:
-        raise ValueError("projection=True and pack > 1 cannot be combined: use one of them.")
+    _check_projection(projection, n_classes, pack)
     data_shape = tuple(int(s) for s in data_shape)
     out = _size(data_shape)
     if tanh is None:
@@ -212,12 +208,18 @@ def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int 
 
 
 def dcgan(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, width: int = 64, n_classes: int = 0,
-          pack: int = 1) -> tuple[Generator, Discriminator]:
-    """The DCGAN pair for (C, 28, 28) images; ``width`` w is D's first and G's last feature count."""
+          pack: int = 1, projection: bool = False) -> tuple[Generator, Discriminator]:
+    """The DCGAN pair for (C, 28, 28) images; ``width`` w is D's first and G's last feature count.
+
+    Conditional (``n_classes``): G reads z ⊕ embed(y). D reads the label as one more image channel
+    (a learned 28 x 28 map per class), or with ``projection`` as a ``ProjectionDiscriminator``:
+    D(x, y) = head(phi(x)) + <embed(y), phi(x)> on its last conv features phi (2w x 7 x 7).
+    """
     data_shape = tuple(int(s) for s in data_shape)
     if len(data_shape) != 3 or data_shape[1:] != (28, 28):
         raise ValueError(f"dcgan is built for 28 x 28 images (C, 28, 28), got data of shape {data_shape}: "
                          f"use the mlp model for other data.")
+    _check_projection(projection, n_classes, pack)
     c, w = data_shape[0], int(width)
     g_label = nn.Embedding(n_classes, n_classes) if n_classes else None
     G = Generator(nn.Sequential(
@@ -226,24 +228,45 @@ def dcgan(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, width: int
         nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU(),
         nn.ConvTranspose2d(w, c, 4, 2, 1), nn.Tanh(),
     ), z_dim, data_shape, n_classes, label=g_label)
-    d_label = nn.Embedding(n_classes, 28 * 28) if n_classes else None
-    D = Discriminator(nn.Sequential(
-        nn.Conv2d((c + (1 if n_classes else 0)) * pack, w, 4, 2, 1), nn.LeakyReLU(0.2),
+    channel = bool(n_classes) and not projection  # the label as an image channel
+    d_label = nn.Embedding(n_classes, 28 * 28) if channel else None
+    body = [
+        nn.Conv2d((c + (1 if channel else 0)) * pack, w, 4, 2, 1), nn.LeakyReLU(0.2),
         nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1),
-    ), data_shape, n_classes, pack, label=d_label, image=True)
-    # DCGAN's N(0, 0.02) init; the label embeddings keep their N(0, 1) default.
+    ]
+    if projection:
+        D = ProjectionDiscriminator(nn.Sequential(*body[:-1]), body[-1], data_shape, n_classes, 2 * w * 7 * 7)
+    else:
+        D = Discriminator(nn.Sequential(*body), data_shape, n_classes, pack, label=d_label, image=True)
+    # DCGAN's N(0, 0.02) init; the label embeddings keep their own (N(0, 1); projection's: 0).
     init_dcgan_(G.body)
-    init_dcgan_(D.body)
+    init_dcgan_(nn.Sequential(*body))
     return G, D
 
 
+def _check_projection(projection: bool, n_classes: int, pack: int) -> None:
+    if projection and not n_classes:
+        raise ValueError("projection=True conditions D on labels: give n_classes too, e.g. mlp(n_classes=10, "
+                         "projection=True).")
+    if projection and pack > 1:
+        raise ValueError("projection=True and pack > 1 cannot be combined: use one of them.")
+
+
+CONDITIONS = ("projection", "concat")
+
+
 def build(name: str, data_shape: tuple[int, ...], z_dim: int = 64, width: int | None = None, n_classes: int = 0,
-          pack: int = 1, scale: float = 1.0) -> tuple[Generator, Discriminator]:
+          pack: int = 1, scale: float = 1.0, condition: str = "concat") -> tuple[Generator, Discriminator]:
     """``build("mlp" | "dcgan", data_shape, ...)``; ``width`` is the MLP's hidden size or the DCGAN's w;
-    ``scale``: see :func:`mlp` (the MLP only)."""
+    ``scale``: see :func:`mlp` (the MLP only); ``condition`` (with ``n_classes``): how D hears the label,
+    ``"projection"`` or ``"concat"`` (one-hot ⊕ x for the MLP, a label channel for the DCGAN)."""
+    if condition not in CONDITIONS:
+        raise ValueError(f"unknown `condition` {condition!r}: choose one of {', '.join(CONDITIONS)}.")
+    projection = bool(n_classes) and condition == "projection"
     if name == "mlp":
-        return mlp(data_shape, z_dim, hidden=width or 256, n_classes=n_classes, pack=pack, scale=scale)
+        return mlp(data_shape, z_dim, hidden=width or 256, n_classes=n_classes, pack=pack, scale=scale,
+                   projection=projection)
     if name == "dcgan":
-        return dcgan(data_shape, z_dim, width=width or 64, n_classes=n_classes, pack=pack)
+        return dcgan(data_shape, z_dim, width=width or 64, n_classes=n_classes, pack=pack, projection=projection)
     raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}.")

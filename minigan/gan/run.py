@@ -53,8 +53,9 @@ def _load_rgb(path: Path) -> np.ndarray | None:
 def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int = 0) -> gan.GAN:
     """G, D, their optimizers and the trainer for a config (weights from the run's generator)."""
     scale = toy_scale(cfg["dataset"]) if cfg.get("standardize") else 1.0
+    # A conditional run recorded before `condition` existed was trained with concatenation.
     G, D = models.build(cfg["model"], data_shape, z_dim=cfg["z_dim"], width=cfg.get("width"), n_classes=n_classes,
-                        pack=cfg.get("pack", 1), scale=scale)
+                        pack=cfg.get("pack", 1), scale=scale, condition=cfg.get("condition") or "concat")
     betas = (cfg["beta1"], cfg.get("beta2", 0.999))
     opt = cfg.get("optimizer", "adam")
     if opt == "rmsprop":

@@ -17,7 +17,7 @@ import numpy as np
 from minigan import backend
 from minigan.data import DATASETS, TOY_DATASETS, sample
 from minigan.measure.classifier import PROTOCOLS
-from minigan.measure.metrics import COVERED_SHARE, image_quality, toy_quality
+from minigan.measure.metrics import COVERED_SHARE, frechet_distance, image_quality, toy_quality
 
 __all__ = ["EvaluateError", "N_DEFAULT", "PROTOCOLS", "evaluate_samples", "format_table", "as_points", "as_images",
            "as_labels"]
@@ -87,6 +87,24 @@ def as_labels(labels: Any, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _label_scores(clf: Any, imgs: np.ndarray, labels: np.ndarray, x_ref: np.ndarray, y_ref: np.ndarray,
+                  ref_features: np.ndarray) -> dict[str, Any]:
+    """How well images obey their labels: the classifier's agreement with the label, overall and per
+    class, and the intra-class Fréchet distance (the images labelled k against the reference images
+    of class k, in the classifier's features), per class and its mean over the classes."""
+    feats, probs = clf.features_and_probs(imgs)
+    hit = probs.argmax(1) == labels
+    per_class, fds = [], []
+    for k in range(probs.shape[1]):
+        mine, ref = labels == k, y_ref == k
+        per_class.append(float(hit[mine].mean()) if mine.any() else None)
+        # A Fréchet distance needs a few samples on each side for its covariances.
+        fds.append(frechet_distance(feats[mine], ref_features[ref]) if mine.sum() > 2 and ref.sum() > 2 else None)
+    known = [f for f in fds if f is not None]
+    return {"label_accuracy": float(hit.mean()), "label_accuracy_per_class": per_class,
+            "intra_fd": float(np.mean(known)) if known else None, "intra_fd_per_class": fds}
+
+
 def _toy(x: Any, dataset: str, seed: int) -> dict[str, Any]:
     pts = as_points(x)
     real = sample(dataset, len(pts), np.random.default_rng([seed, 7]))
@@ -105,12 +123,15 @@ def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None,
     ref_features = clf.features(split.x_ref)
     rng = np.random.default_rng([seed, 7])
     n_real = min(len(imgs), len(split.x_train))
-    real = split.x_train[rng.choice(len(split.x_train), n_real, replace=False)]
+    idx = rng.choice(len(split.x_train), n_real, replace=False)
+    real = split.x_train[idx]
     noise = rng.uniform(-1.0, 1.0, size=imgs.shape).astype(np.float32)
     scores = {name: image_quality(a, dataset, clf, split.x_ref, ref_features)
               for name, a in (("samples", imgs), ("real", real), ("noise", noise))}
     if labels is not None:  # a conditional run: does the classifier agree with the label G was given?
-        scores["samples"]["label_accuracy"] = float((clf.probs(imgs).argmax(1) == labels).mean())
+        scores["samples"].update(_label_scores(clf, imgs, labels, split.x_ref, split.y_ref, ref_features))
+        scores["real"].update(_label_scores(clf, split.x_train[idx], split.y_train[idx], split.x_ref, split.y_ref,
+                                            ref_features))
     return {"dataset": dataset, "kind": "images", "n_samples": len(imgs), "samples": scores["samples"],
             "calibration": {"real": scores["real"], "noise": scores["noise"]},
             "classifier": {k: clf.info.get(k) for k in ("protocol", "accuracy", "n_train", "n_reference")},
@@ -143,6 +164,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _worst_class(per_class: list[float | None], _d: Any) -> str:
+    known = [(v, k) for k, v in enumerate(per_class) if v is not None]
+    if not known:
+        return ""
+    v, k = min(known)
+    return f"{100 * v:.1f}% ({k})"
+
+
 def format_table(result: dict[str, Any]) -> str:
     """The scores as a text table: one row per measure, one column for the samples and one per calibration."""
     cols = [("samples", result["samples"])] + [("real data" if k == "real" else k, v)
@@ -163,6 +192,8 @@ def format_table(result: dict[str, Any]) -> str:
                 ("classifier score", "classifier_score", lambda v, d: _fmt(v))]
         if "label_accuracy" in result["samples"]:
             rows.append(("label accuracy", "label_accuracy", lambda v, d: f"{100 * v:.1f}%"))
+            rows.append(("  worst class", "label_accuracy_per_class", _worst_class))
+            rows.append(("intra-class FD", "intra_fd", lambda v, d: _fmt(v)))
         head = (f"{result['dataset']}: {result['n_samples']} samples; classifier {c['protocol']}, test accuracy "
                 f"{100 * c['accuracy']:.2f}% on {c['n_reference']} reference images (real data = floor, "
                 f"noise = ceiling of the distance)")

@@ -1,0 +1,84 @@
+"""The variants' recipes: applied where the user gives no setting of their own, recorded in
+config.json and said in the run's header; and how a conditional D hears its label."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from minigan import train
+from minigan.gan import config, models
+from minigan.gan.run import Run, build_gan
+
+
+def test_a_conditional_mlp_on_images_gets_its_recipe_and_projection():
+    cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True})
+    assert cfg["condition"] == "projection" and cfg["lr"] == 5e-4 and cfg["epochs"] == 100
+    assert cfg["recipes"] == ["conditional on image-mlp: lr 0.0005, epochs 100 - measured on the MNIST test split, "
+                              "see benchmarks/QUALITY.md"]
+
+
+def test_a_setting_given_wins_over_the_recipe_and_leaves_the_record():
+    cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "lr": 1e-3, "steps": 50})
+    assert cfg["lr"] == 1e-3 and cfg["steps"] == 50 and cfg["epochs"] is None
+    assert cfg["recipes"] == []  # nothing of the recipe was applied
+    cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "lr": 1e-3})
+    assert cfg["recipes"] == ["conditional on image-mlp: epochs 100 - measured on the MNIST test split, "
+                              "see benchmarks/QUALITY.md"]
+
+
+def test_the_loss_recipes_apply_on_any_data_and_unconditional_runs_get_none():
+    cfg = config.resolve({"dataset": "ring8", "loss": "wgan-gp"})
+    assert (cfg["gp_weight"], cfg["d_steps"], cfg["beta1"], cfg["beta2"], cfg["lr"]) == (10.0, 5, 0.0, 0.9, 1e-4)
+    assert len(cfg["recipes"]) == 1 and cfg["recipes"][0].startswith("wgan-gp on any data: lr 0.0001")
+    cfg = config.resolve({"dataset": "mnist", "loss": "wgan"})
+    assert (cfg["optimizer"], cfg["clip"], cfg["d_steps"]) == ("rmsprop", 0.01, 5)
+    assert config.resolve({"dataset": "ring8"})["recipes"] == []
+    assert config.resolve({"dataset": "mnist", "model": "dcgan"})["recipes"] == []
+
+
+def test_the_recipe_is_recorded_in_config_json_and_said_in_the_header(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train.main(["--dataset", "ring8", "--loss", "wgan-gp", "--steps", "2", "--batch-size", "16",
+                       "--out", str(out)]) == 0
+    recorded = json.loads((out / "config.json").read_text())["recipes"]
+    assert recorded == config.resolve({"dataset": "ring8", "loss": "wgan-gp"})["recipes"]
+    assert f"minigan: recipe: {recorded[0]}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given,message", [
+    ({"dataset": "mnist", "condition": "concat"}, "`condition` concat says how D hears the label of a conditional"),
+    ({"dataset": "mnist", "conditional": True, "condition": "film"}, "`condition` must be one of projection, concat"),
+    ({"dataset": "mnist", "conditional": True, "pack": 2}, "`pack` > 1 and `condition` projection cannot be combined"),
+])
+def test_impossible_conditions_are_one_sentence(given, message):
+    with pytest.raises(ValueError, match=message):
+        config.resolve(given)
+
+
+def test_the_condition_flag_reaches_the_models_and_an_old_conditional_run_stays_concat():
+    for condition, projection in (("projection", True), ("concat", False)):
+        cfg = config.resolve({"dataset": "mnist", "model": "dcgan", "width": 8, "conditional": True,
+                              "condition": condition})
+        gan = build_gan(cfg, (1, 28, 28), n_classes=10)
+        assert isinstance(gan.D, models.ProjectionDiscriminator) is projection
+    cfg.pop("condition")  # a config.json written before `condition` existed: it trained with concatenation
+    assert not isinstance(build_gan(cfg, (1, 28, 28), n_classes=10).D, models.ProjectionDiscriminator)
+
+
+def test_an_old_conditional_run_resumes_with_the_d_it_was_trained_with(tmp_path):
+    import os
+
+    data = os.environ.get("MINIGAN_DATA")
+    if not data:
+        pytest.skip("needs MINIGAN_DATA with the MNIST test files")
+    out = tmp_path / "old"
+    args = ["--quiet", "--dataset", "mnist", "--split", "test", "--data-dir", data, "--model", "mlp", "--width", "8",
+            "--conditional", "--condition", "concat", "--steps", "2", "--batch-size", "16", "--out", str(out)]
+    assert train.main(args) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    del cfg["condition"], cfg["recipes"]  # as an earlier version wrote it
+    (out / "config.json").write_text(json.dumps(cfg))
+    assert train.main(["--quiet", "--resume", str(out), "--steps", "4"]) == 0
+    assert not isinstance(Run.open(out).gan.D, models.ProjectionDiscriminator)
