@@ -18,8 +18,8 @@ from minigan.data import DATASETS, TOY_DATASETS
 from minigan.gan import checkpoint, models
 from minigan.gan.checkpoint import CheckpointError
 
-__all__ = ["DEFAULTS", "RECIPES", "LOSS_DEFAULTS", "RANGES", "RESUME_MAY_CHANGE", "resolve", "validate", "resume_config",
-           "load_config"]
+__all__ = ["DEFAULTS", "RECIPES", "LOSS_DEFAULTS", "RANGES", "RESUME_MAY_CHANGE", "resolve", "validate",
+           "resume_config", "load_config"]
 
 # Defaults per kind of data. Images: DCGAN's Adam(2e-4, beta1 0.5) (Radford et al. 2016).
 # Toys: see benchmarks/QUALITY.md for how these were chosen.
