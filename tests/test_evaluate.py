@@ -111,6 +111,16 @@ def test_images_are_scored_beside_real_data_and_noise(fake_kmnist, tmp_path, cap
     m = evaluation.evaluate_samples(split.x_train[:100], "kmnist", data_dir=fake_kmnist, labels=split.y_train[:100])
     clf = classifier.get_classifier("kmnist", fake_kmnist)
     assert m["samples"]["label_accuracy"] == clf.accuracy_on(split.x_train[:100], split.y_train[:100])
+    # per class: the same agreement among the samples of each label, and the intra-class distance
+    hit = clf.probs(split.x_train[:100]).argmax(1) == split.y_train[:100]
+    per_class = m["samples"]["label_accuracy_per_class"]
+    assert per_class == [float(hit[split.y_train[:100] == k].mean()) for k in range(10)]
+    fds = m["samples"]["intra_fd_per_class"]
+    assert len(fds) == 10 and all(f is None or f >= 0 for f in fds) and m["samples"]["intra_fd"] > 0
+    assert m["samples"]["intra_fd"] == pytest.approx(np.mean([f for f in fds if f is not None]))
+    assert "label_accuracy" in m["calibration"]["real"]  # real images with their own labels: the floor
+    table = evaluation.format_table(m)
+    assert "worst class" in table and "intra-class FD" in table
     assert "label accuracy" in evaluation.format_table(m)
     # ... and the same from the command line: --labels FILE.npy, --protocol named
     np.save(tmp_path / "y.npy", split.y_train[:100])
