@@ -27,8 +27,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import minigan
-from minigan import data, functional, optim
-from minigan.gan import GAN, models, plots
+from minigan import data, functional
+from minigan.gan import GAN, config, models, plots
+from minigan.gan.run import build_gan
 from minigan.measure import classifier
 
 args = lesson_setup(12, "Conditional GAN: choose the digit", GOALS,
@@ -36,7 +37,6 @@ args = lesson_setup(12, "Conditional GAN: choose the digit", GOALS,
 OUT = out_dir(12)
 STEPS = 40 if args.quick else 3000
 BATCH = 64
-LR = 5e-4
 N_CLASSES = 10
 N_SNAPSHOTS = 2 if args.quick else 4
 N_EVAL = 100 if args.quick else 300  # samples per measurement, N_EVAL / 10 per class
@@ -166,8 +166,10 @@ pause()
 # ## Train both, and choose the digit
 #
 # Two conditional pairs, the same G design, the same game (`GAN(..., n_classes=10)` draws uniform
-# labels for the fakes), Adam(5e-4, betas (0.5, 0.999)): D reads x ⊕ one_hot(y) (concatenation) or
-# D is the projection discriminator. The grid: 10 fixed z (columns) under every label 0..9 (rows),
+# labels for the fakes), built exactly as `python -m minigan.train --model mlp --conditional` builds
+# them (`config.resolve`, then `build_gan`), so with the trainer's recipe for a conditional MLP: D
+# reads x ⊕ one_hot(y) (`--condition concat`) or D is the projection discriminator (`--condition
+# projection`, the trainer's default). The grid: 10 fixed z (columns) under every label 0..9 (rows),
 # so each column keeps one z. If G obeys y, each row is one digit.
 #
 # The run prints "obeys y" at each snapshot and per digit at the end, and checks the comparison:
@@ -183,10 +185,13 @@ curves: dict[str, list[float]] = {}
 start_spread: dict[str, float] = {}
 for design in ("concatenation", "projection"):
     minigan.manual_seed(args.seed)  # both start from the same seed: the same G weights at step 0
-    G, D = models.mlp((1, 28, 28), n_classes=N_CLASSES, projection=design == "projection")
-    opt_g = optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
-    opt_d = optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
-    gan = GAN(G, D, opt_g, opt_d, loss="nonsaturating", n_classes=N_CLASSES)
+    cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "seed": args.seed,
+                          "condition": "projection" if design == "projection" else "concat", "out": str(OUT)})
+    gan = build_gan(cfg, (1, 28, 28), n_classes=N_CLASSES)  # what the trainer builds for this config
+    G, D = gan.G, gan.D
+    if design == "concatenation":
+        print(f"the trainer's recipe: {'; '.join(cfg['recipes'])}")
+        print(f"Adam(lr {cfg['lr']:g}, betas ({cfg['beta1']}, {cfg['beta2']})), {cfg['loss']} loss")
     z_cols = gan.sample_z(10).numpy()
     z_grid = minigan.tensor(np.tile(z_cols, (N_CLASSES, 1)))
     y_grid = np.repeat(np.arange(N_CLASSES), 10)

@@ -226,7 +226,8 @@ def test_lesson_runs_quick_on_the_standin(script, tmp_path):
     out = LESSONS / "out" / script[:2]
     for name in EXPECTED[script]:
         (out / name).unlink(missing_ok=True)
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", STANDIN_RECORD=str(tmp_path / "record.json"))
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", STANDIN_RECORD=str(tmp_path / "record.json"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
     if script in NEEDS_MNIST:
         if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
             pytest.skip(f"the MNIST test files are not in {MNIST}")
