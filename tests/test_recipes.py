@@ -14,18 +14,23 @@ from minigan.gan.run import Run, build_gan
 
 def test_a_conditional_mlp_on_images_gets_its_recipe_and_projection():
     cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True})
-    assert cfg["condition"] == "projection" and cfg["lr"] == 5e-4 and cfg["epochs"] == 100
-    assert cfg["recipes"] == ["conditional on image-mlp: lr 0.0005, epochs 100 - measured on the MNIST test split, "
-                              "see benchmarks/QUALITY.md"]
+    assert cfg["condition"] == "projection" and cfg["lr"] == 5e-4
+    assert cfg["steps"] == 6200 and cfg["epochs"] is None
+    assert cfg["recipes"] == ["conditional on image-mlp: lr 0.0005, steps 6200 - measured, see benchmarks/QUALITY.md"]
+
+
+def test_a_conditional_dcgan_gets_its_learning_rate_and_keeps_its_epochs():
+    cfg = config.resolve({"dataset": "fashion-mnist", "model": "dcgan", "conditional": True})
+    assert (cfg["lr"], cfg["epochs"], cfg["condition"]) == (5e-4, 5, "projection")
+    assert cfg["recipes"] == ["conditional on image-dcgan: lr 0.0005 - measured, see benchmarks/QUALITY.md"]
 
 
 def test_a_setting_given_wins_over_the_recipe_and_leaves_the_record():
-    cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "lr": 1e-3, "steps": 50})
-    assert cfg["lr"] == 1e-3 and cfg["steps"] == 50 and cfg["epochs"] is None
-    assert cfg["recipes"] == []  # nothing of the recipe was applied
+    cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "lr": 1e-3, "epochs": 3})
+    assert cfg["lr"] == 1e-3 and cfg["epochs"] == 3 and cfg["steps"] is None
+    assert cfg["recipes"] == []  # nothing of the recipe was applied: epochs given, so not its steps either
     cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "lr": 1e-3})
-    assert cfg["recipes"] == ["conditional on image-mlp: epochs 100 - measured on the MNIST test split, "
-                              "see benchmarks/QUALITY.md"]
+    assert cfg["recipes"] == ["conditional on image-mlp: steps 6200 - measured, see benchmarks/QUALITY.md"]
 
 
 def test_the_loss_recipes_apply_on_any_data_and_unconditional_runs_get_none():

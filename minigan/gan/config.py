@@ -42,8 +42,10 @@ RECIPES: list[dict[str, Any]] = [
     {"variant": "wgan-gp", "data": "any",
      "settings": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "gp_weight": 10.0, "d_steps": 5},
      "source": "Gulrajani et al. 2017"},
-    {"variant": "conditional", "data": "image-mlp", "settings": {"lr": 5e-4, "epochs": 100},
-     "source": "measured on the MNIST test split, see benchmarks/QUALITY.md"},
+    {"variant": "conditional", "data": "image-mlp", "settings": {"lr": 5e-4, "steps": 6200},
+     "source": "measured, see benchmarks/QUALITY.md"},
+    {"variant": "conditional", "data": "image-dcgan", "settings": {"lr": 5e-4},
+     "source": "measured, see benchmarks/QUALITY.md"},
 ]
 
 # The variants' settings as one dict per loss (the rows for "any" data), kept for older callers.
