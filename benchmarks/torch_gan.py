@@ -226,8 +226,8 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
                         ("--data-dir", args.data_dir)):
         if value is not None:
             argv += [flag, str(value)]
-    if args.conditional:
-        argv.append("--conditional")
+    if args.conditional:  # the twin is of the concatenation design: D reads [flatten(x), one_hot(y)]
+        argv += ["--conditional", "--condition", "concat"]
     return config.resolve(train.settings(train.parse_args(argv)))
 
 

@@ -113,7 +113,8 @@ def test_torch_gan_starts_from_minigans_weights_with_minigans_settings():
     torch = pytest.importorskip("torch")
     cfg, ours, twin = _twins("--conditional", "--loss", "wgan-gp")
     assert (cfg["lr"], cfg["beta1"], cfg["beta2"], cfg["gp_weight"], cfg["d_steps"]) == (1e-4, 0.0, 0.9, 10.0, 5)
-    assert cfg["batch_size"] == 128 and cfg["epochs"] == 20 and cfg["lr_decay"] == "none"
+    assert cfg["batch_size"] == 128 and cfg["steps"] == 6200 and cfg["lr_decay"] == "none"  # the recipes'
+    assert cfg["condition"] == "concat"
     assert twin.opt_d.defaults["betas"] == (0.0, 0.9) and twin.opt_g.defaults["lr"] == 1e-4
     for mine, theirs in ((ours.G, twin.G), (ours.D, twin.D)):
         a, b = [p.data for p in mine.parameters()], [p.detach().numpy() for p in theirs.parameters()]

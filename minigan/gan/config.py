@@ -33,19 +33,23 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 # The variants' recipes: the settings each needs on each kind of data, applied when the user
 # gives none of them (settings given still win), printed in the run's header and recorded in
-# config.json (`recipes`). Later rows are more specific and win over earlier ones. ``data`` is
+# config.json (`recipes`). A later row wins a setting over an earlier one: a loss's settings over
+# the conditional GAN's, a toy's over any data's. ``data`` is
 # "any", "toy", "image", "image-mlp" (the MLP on images), "image-dcgan" or a dataset's name.
 # How each row was chosen is in benchmarks/QUALITY.md ("The variants' recipes").
 RECIPES: list[dict[str, Any]] = [
+    {"variant": "conditional", "data": "image-mlp", "settings": {"lr": 5e-4, "steps": 6200},
+     "source": "measured, see benchmarks/QUALITY.md"},
+    {"variant": "conditional", "data": "image-dcgan", "settings": {"lr": 5e-4},
+     "source": "measured, see benchmarks/QUALITY.md"},
     {"variant": "wgan", "data": "any", "settings": {"optimizer": "rmsprop", "lr": 5e-5, "clip": 0.01, "d_steps": 5},
      "source": "Arjovsky et al. 2017"},
     {"variant": "wgan-gp", "data": "any",
      "settings": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "gp_weight": 10.0, "d_steps": 5},
      "source": "Gulrajani et al. 2017"},
-    {"variant": "conditional", "data": "image-mlp", "settings": {"lr": 5e-4, "steps": 6200},
-     "source": "measured, see benchmarks/QUALITY.md"},
-    {"variant": "conditional", "data": "image-dcgan", "settings": {"lr": 5e-4},
-     "source": "measured, see benchmarks/QUALITY.md"},
+    {"variant": "wgan-gp", "data": "toy",
+     "settings": {"lr": 1e-3, "beta1": 0.5, "gp_weight": 0.1, "standardize": True},
+     "source": "the authors' toy settings (lambda 0.1, beta1 0.5, scaled data) at the toys' lr, measured"},
 ]
 
 # The variants' settings as one dict per loss (the rows for "any" data), kept for older callers.
@@ -118,22 +122,26 @@ def resolve(given: dict[str, Any]) -> dict[str, Any]:
     if "epochs" in given:
         cfg["steps"] = None
     # The variants' recipes, judged on what the run is (the given settings over the defaults) and
-    # applied under the given settings: a setting the user chose is never replaced.
+    # applied under the given settings: a setting the user chose is never replaced. A later row wins
+    # a setting from an earlier one, and each row is recorded with the settings it decided.
     seen = {**cfg, **given}
-    recipes = []
-    for recipe in RECIPES:
+    decided: dict[str, tuple[int, Any]] = {}
+    for i, recipe in enumerate(RECIPES):
         if _recipe_applies(recipe, seen, toy):
-            applied = {k: v for k, v in recipe["settings"].items() if k not in given}
-            if "epochs" in applied and "steps" in given or "steps" in applied and "epochs" in given:
-                applied.pop("epochs", None)
-                applied.pop("steps", None)
-            if applied:
-                cfg.update(applied)
-                if "epochs" in applied:
-                    cfg["steps"] = None
-                if "steps" in applied:
-                    cfg["epochs"] = None
-                recipes.append(_describe(recipe, applied))
+            decided.update({k: (i, v) for k, v in recipe["settings"].items() if k not in given})
+    if ("epochs" in given or "steps" in given) and ("epochs" in decided or "steps" in decided):
+        decided.pop("epochs", None)  # the user said how long: the recipe's length does not apply
+        decided.pop("steps", None)
+    recipes = []
+    for i, recipe in enumerate(RECIPES):
+        applied = {k: v for k, (j, v) in decided.items() if j == i}
+        if applied:
+            cfg.update(applied)
+            if "epochs" in applied:
+                cfg["steps"] = None
+            if "steps" in applied:
+                cfg["epochs"] = None
+            recipes.append(_describe(recipe, applied))
     cfg.update(given)
     cfg["recipes"] = recipes
     if toy and cfg["model"] == "dcgan":
