@@ -162,7 +162,9 @@ def test_first_and_second_order_give_different_g_gradients():
 def test_the_cli_resolves_the_variants_published_settings():
     cfg = config.resolve(train.settings(train.parse_args(["--dataset", "ring8", "--loss", "wgan"])))
     assert (cfg["optimizer"], cfg["lr"], cfg["clip"], cfg["d_steps"]) == ("rmsprop", 5e-5, 0.01, 5)
-    cfg = config.resolve({"dataset": "ring8", "loss": "wgan-gp", "d_steps": 3})
+    cfg = config.resolve({"dataset": "mnist", "loss": "wgan-gp", "d_steps": 3})
     assert (cfg["lr"], cfg["beta1"], cfg["beta2"], cfg["gp_weight"], cfg["d_steps"]) == (1e-4, 0.0, 0.9, 10.0, 3)
+    cfg = config.resolve({"dataset": "ring8", "loss": "wgan-gp", "d_steps": 3})  # the toys' recipe (test_recipes)
+    assert (cfg["lr"], cfg["beta1"], cfg["beta2"], cfg["gp_weight"], cfg["d_steps"]) == (1e-3, 0.5, 0.9, 0.1, 3)
     with pytest.raises(ValueError, match=r"`batch_size` \(100\) must be a multiple of `pack` \(3\)"):
         config.resolve(train.settings(train.parse_args(["--dataset", "ring8", "--pack", "3", "--batch-size", "100"])))
