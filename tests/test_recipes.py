@@ -100,3 +100,11 @@ def test_an_old_conditional_run_resumes_with_the_d_it_was_trained_with(tmp_path)
     (out / "config.json").write_text(json.dumps(cfg))
     assert train.main(["--quiet", "--resume", str(out), "--steps", "4"]) == 0
     assert not isinstance(Run.open(out).gan.D, models.ProjectionDiscriminator)
+
+
+@pytest.mark.parametrize("loss,label", [("nonsaturating", "D(x) = P(real)"),
+                                        ("wgan-gp", "sigmoid(critic score): higher = more real")])
+def test_the_toy_field_says_what_its_colour_is(loss, label, tmp_path):
+    """A critic's score is not a probability: the heatmap's colour bar must not call it P(real)."""
+    cfg = config.resolve({"dataset": "ring8", "loss": loss, "steps": 1, "batch_size": 8, "out": str(tmp_path)})
+    assert Run.start(cfg)._field_args()["label"] == label

@@ -307,6 +307,7 @@ def _field_figure(
     resolution: int,
     title: str | None,
     modes: Any,
+    label: str = "D(x) = P(real)",
 ) -> Figure:
     real, fake = _points("real", real), _points("fake", fake)
     modes = None if modes is None else _points("modes", modes)
@@ -332,7 +333,7 @@ def _field_figure(
     ax = fig.add_subplot()
     im = ax.imshow(p.reshape(resolution, resolution), origin="lower", extent=(x0, x1, y0, y1),
                    cmap=FIELD_CMAP, vmin=0.0, vmax=1.0, alpha=0.6, interpolation="bilinear", aspect="equal")
-    fig.colorbar(im, ax=ax, label="D(x) = P(real)", shrink=0.9)
+    fig.colorbar(im, ax=ax, label=label, shrink=0.9)
     _scatter(ax, real, fake, modes)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -352,6 +353,7 @@ def plot_2d_field(
     resolution: int = 200,
     title: str | None = None,
     modes: np.ndarray | None = None,
+    label: str = "D(x) = P(real)",
 ) -> Path:
     """GAN Lab's picture: D(x) = P(real) as a heatmap over the plane, with real and generated points.
 
@@ -359,9 +361,10 @@ def plot_2d_field(
     d_fn: float32 points (R*R, 2) -> probabilities (R*R,), called once on a
     ``resolution`` x ``resolution`` grid over ``extent`` = (xmin, xmax, ymin, ymax);
     default: a square around all points with a 15% margin. Pass a fixed extent when
-    the figures are frames of one animation.
+    the figures are frames of one animation. ``label``: the colour bar's (a critic's
+    score squashed by a sigmoid is not a probability: say so).
     """
-    fig = _field_figure(real, fake, d_fn, step, extent, resolution, title, modes)
+    fig = _field_figure(real, fake, d_fn, step, extent, resolution, title, modes, label)
     path = _out_path(path)
     fig.savefig(path)
     return path
@@ -376,12 +379,13 @@ def field_frame(
     resolution: int = 200,
     title: str | None = None,
     modes: np.ndarray | None = None,
+    label: str = "D(x) = P(real)",
 ) -> np.ndarray:
     """The figure of ``plot_2d_field`` as an RGB image (H, W, 3) uint8, a frame for ``save_gif``.
 
     Every call gives the same (H, W) (a fixed figure size), so frames stack.
     """
-    fig = _field_figure(real, fake, d_fn, step, extent, resolution, title, modes)
+    fig = _field_figure(real, fake, d_fn, step, extent, resolution, title, modes, label)
     canvas = fig.canvas
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()

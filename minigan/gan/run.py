@@ -310,7 +310,8 @@ class Run:
     def _field_args(self) -> dict[str, Any]:
         centers, _ = modes(self.cfg["dataset"])
         r = float(np.abs(centers).max()) * 1.5 + 0.5  # a fixed square: the GIF's frames must not jump
-        return {"extent": (-r, r, -r, r)}
+        label = "D(x) = P(real)" if self.gan.loss.probability else "sigmoid(critic score): higher = more real"
+        return {"extent": (-r, r, -r, r), "label": label}
 
     def snapshot(self) -> None:
         """Every ``sample_every`` steps: a grid (or a frame) from the fixed z, the metrics, a checkpoint."""
