@@ -44,16 +44,19 @@ def test_the_loss_recipes_apply_on_any_data_and_unconditional_runs_get_none():
 
 
 def test_a_more_specific_row_wins_and_each_row_records_only_what_it_decided():
-    cfg = config.resolve({"dataset": "grid25", "loss": "wgan-gp"})
+    cfg = config.resolve({"dataset": "ring8", "loss": "wgan-gp"})
     assert (cfg["lr"], cfg["beta1"], cfg["beta2"], cfg["gp_weight"], cfg["d_steps"], cfg["standardize"]) == (
         1e-3, 0.5, 0.9, 0.1, 5, True)
     assert cfg["recipes"] == [
         "wgan-gp on any data: beta2 0.9, d_steps 5 - Gulrajani et al. 2017",
         "wgan-gp on toy: lr 0.001, beta1 0.5, gp_weight 0.1, standardize True - the authors' toy settings "
         "(lambda 0.1, beta1 0.5, scaled data) at the toys' lr, measured"]
-    cfg = config.resolve({"dataset": "grid25", "loss": "wgan-gp", "gp_weight": 10.0, "d_steps": 2})
+    cfg = config.resolve({"dataset": "ring8", "loss": "wgan-gp", "gp_weight": 10.0, "d_steps": 2})
     assert cfg["gp_weight"] == 10.0 and cfg["d_steps"] == 2 and cfg["lr"] == 1e-3
     assert cfg["recipes"][0] == "wgan-gp on any data: beta2 0.9 - Gulrajani et al. 2017"
+    cfg = config.resolve({"dataset": "grid25", "loss": "wgan-gp"})  # the dataset's own row, last
+    assert (cfg["z_dim"], cfg["d_steps"], cfg["steps"], cfg["epochs"], cfg["lr"]) == (8, 1, 20000, None, 1e-3)
+    assert [r.split(":")[0] for r in cfg["recipes"]] == ["wgan-gp on any data", "wgan-gp on toy", "wgan-gp on grid25"]
 
 
 def test_the_recipe_is_recorded_in_config_json_and_said_in_the_header(tmp_path, capsys):

@@ -50,6 +50,9 @@ RECIPES: list[dict[str, Any]] = [
     {"variant": "wgan-gp", "data": "toy",
      "settings": {"lr": 1e-3, "beta1": 0.5, "gp_weight": 0.1, "standardize": True},
      "source": "the authors' toy settings (lambda 0.1, beta1 0.5, scaled data) at the toys' lr, measured"},
+    {"variant": "wgan-gp", "data": "grid25",
+     "settings": {"z_dim": 8, "d_steps": 1, "steps": 20000, "sample_every": 5000},
+     "source": "measured: all 25 modes on 3 seeds, sharper than 5 critic steps in the same time"},
 ]
 
 # The variants' settings as one dict per loss (the rows for "any" data), kept for older callers.
