@@ -87,12 +87,13 @@ def as_labels(labels: Any, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _label_scores(clf: Any, imgs: np.ndarray, labels: np.ndarray, x_ref: np.ndarray, y_ref: np.ndarray,
+def _label_scores(feats_probs: tuple[np.ndarray, np.ndarray], labels: np.ndarray, y_ref: np.ndarray,
                   ref_features: np.ndarray) -> dict[str, Any]:
     """How well images obey their labels: the classifier's agreement with the label, overall and per
     class, and the intra-class Fréchet distance (the images labelled k against the reference images
-    of class k, in the classifier's features), per class and its mean over the classes."""
-    feats, probs = clf.features_and_probs(imgs)
+    of class k, in the classifier's features), per class and its mean over the classes.
+    ``feats_probs``: the classifier's features and p(y|x) of the images."""
+    feats, probs = feats_probs
     hit = probs.argmax(1) == labels
     per_class, fds = [], []
     for k in range(probs.shape[1]):
@@ -126,12 +127,13 @@ def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None,
     idx = rng.choice(len(split.x_train), n_real, replace=False)
     real = split.x_train[idx]
     noise = rng.uniform(-1.0, 1.0, size=imgs.shape).astype(np.float32)
-    scores = {name: image_quality(a, dataset, clf, split.x_ref, ref_features)
+    # One forward pass per set of images: its features and p(y|x) serve every score below.
+    passes = {name: clf.features_and_probs(a) for name, a in (("samples", imgs), ("real", real), ("noise", noise))}
+    scores = {name: image_quality(a, dataset, clf, split.x_ref, ref_features, passes[name])
               for name, a in (("samples", imgs), ("real", real), ("noise", noise))}
     if labels is not None:  # a conditional run: does the classifier agree with the label G was given?
-        scores["samples"].update(_label_scores(clf, imgs, labels, split.x_ref, split.y_ref, ref_features))
-        scores["real"].update(_label_scores(clf, split.x_train[idx], split.y_train[idx], split.x_ref, split.y_ref,
-                                            ref_features))
+        scores["samples"].update(_label_scores(passes["samples"], labels, split.y_ref, ref_features))
+        scores["real"].update(_label_scores(passes["real"], split.y_train[idx], split.y_ref, ref_features))
     return {"dataset": dataset, "kind": "images", "n_samples": len(imgs), "samples": scores["samples"],
             "calibration": {"real": scores["real"], "noise": scores["noise"]},
             "classifier": {k: clf.info.get(k) for k in ("protocol", "accuracy", "n_train", "n_reference")},

@@ -136,7 +136,8 @@ def classifier_score(probs: Any, eps: float = 1e-12) -> float:
 
 
 def image_quality(samples: Any, dataset: str, classifier: Any, reference: Any,
-                  reference_features: np.ndarray | None = None) -> dict[str, Any]:
+                  reference_features: np.ndarray | None = None,
+                  features_and_probs: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """Scores of images (N, 1, 28, 28) in [-1, 1] through ``classifier`` (see minigan.measure.classifier):
 
     - ``fd``: frechet_distance of phi(samples) to phi(reference), the reference set's images;
@@ -144,12 +145,15 @@ def image_quality(samples: Any, dataset: str, classifier: Any, reference: Any,
     - ``classes_covered`` (of ``n_classes``): classes with >= 10% of their uniform share;
     - ``classifier_score``: exp(E KL(p(y|x) || p(y))).
 
-    ``reference_features`` (phi of ``reference``, (M, 128)) saves computing them again.
+    ``reference_features`` (phi of ``reference``, (M, 128)) and ``features_and_probs`` (phi and
+    p(y|x) of ``samples``) save computing them again.
     """
     if getattr(classifier, "dataset", dataset) != dataset:
         raise ValueError(f"the classifier was trained on {classifier.dataset}, not on {dataset}.")
     ref = classifier.features(reference) if reference_features is None else reference_features
-    if hasattr(classifier, "features_and_probs"):  # one forward pass for both
+    if features_and_probs is not None:
+        feats, probs = features_and_probs
+    elif hasattr(classifier, "features_and_probs"):  # one forward pass for both
         feats, probs = classifier.features_and_probs(samples)
     else:
         feats, probs = classifier.features(samples), classifier.probs(samples)
