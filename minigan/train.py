@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     a("--steps", type=t("steps"), default=None, help="G steps in total, instead of --epochs")
     a("--batch-size", type=t("batch-size"), default=None, help="real samples per D step")
     a("--lr", type=t("lr"), default=None, help="Adam's learning rate for both G and D")
+    a("--d-lr", type=t("d-lr"), default=None,
+      help="D's own learning rate, where it should differ from G's (default: --lr); a decay, or a resume's new "
+           "--lr, scales it by the same factor")
     a("--beta1", type=t("beta1"), default=None, help="Adam's beta1 (0.5 steadies GAN training)")
     a("--z-dim", type=t("z-dim"), default=None, help="size of the noise vector z (default 64)")
     a("--width", type=t("width"), default=None, help="MLP hidden size (256) or DCGAN base width (64)")

@@ -110,6 +110,22 @@ def test_extending_a_linear_schedule_replans_it_from_the_current_step_and_rate(t
     assert [r.lr_at(t) for t in (0, 4, 8, 12, 16)] == pytest.approx([1e-3, 5e-4, 5e-4, 2.5e-4, 0.0])
 
 
+def test_d_lr_gives_d_its_own_rate_and_the_schedule_scales_both_alike(tmp_path):
+    const, lin = tmp_path / "const", tmp_path / "lin"
+    assert run_train(*RING, "--lr", 1e-3, "--d-lr", 1e-4, "--steps", 4, "--sample-every", 4, "--out", const) == 0
+    assert config(const)["d_lr"] == 1e-4
+    r = run.Run.open(const)
+    assert (r.gan.opt_g.lr, r.gan.opt_d.lr) == (1e-3, 1e-4)
+    assert run_train(*LINEAR, "--lr", 1e-3, "--d-lr", 4e-3, "--steps", 8, "--sample-every", 4, "--out", lin) == 0
+    assert run_train("--resume", lin, "--steps", 16, "--lr", 5e-4) == 0
+    r = run.Run.open(lin)
+    for step, g_lr in ((2, 1e-3 * (1 - 2 / 8)), (12, 5e-4 * (1 - 4 / 8))):
+        r.step = step
+        r.set_learning_rate()
+        assert r.gan.opt_g.lr == pytest.approx(g_lr)
+        assert r.gan.opt_d.lr == pytest.approx(4 * g_lr)  # 4e-3 / 1e-3: the ratio the run started with
+
+
 def test_an_interrupted_linear_run_extended_continues_at_its_current_rate(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     real = signal_during_step(monkeypatch, 4, signal.SIGINT)

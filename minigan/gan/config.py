@@ -85,6 +85,7 @@ RANGES: dict[str, tuple[type, Any, str]] = {
     "steps": (int, lambda v: v >= 1, "at least 1"),
     "batch_size": (int, lambda v: v >= 1, "at least 1"),
     "lr": (float, lambda v: v > 0, "positive and finite"),
+    "d_lr": (float, lambda v: v > 0, "positive and finite"),
     "beta1": (float, lambda v: 0 <= v < 1, "in [0, 1)"),
     "beta2": (float, lambda v: 0 <= v < 1, "in [0, 1)"),
     "z_dim": (int, lambda v: v >= 1, "at least 1"),
@@ -114,7 +115,7 @@ def resolve(given: dict[str, Any]) -> dict[str, Any]:
     dataset = given.get("dataset", "mnist")
     toy = dataset in TOY_DATASETS
     cfg: dict[str, Any] = {"dataset": dataset, "split": "train", "backend": backend.default_name(), "z_dim": 64,
-                           "lr_decay": "none", "beta2": 0.999, "pack": 1, "unroll": 0, "conditional": False,
+                           "lr_decay": "none", "d_lr": None, "beta2": 0.999, "pack": 1, "unroll": 0, "conditional": False,
                            "width": None, "standardize": False, "ema": 0.0, "d_steps": 1, "seed": 0, "data_dir": None,
                            "epochs": None, "steps": None}
     cfg.update(DEFAULTS["toy" if toy else "image"])
@@ -257,7 +258,7 @@ def check_config(cfg: Any, folder: Path) -> None:
     model = cfg.get("model")
     reference = resolve({"dataset": dataset, "model": model if model in models.MODELS else None})
     for key, value in reference.items():
-        if key in ("out", "backend", "steps", "epochs", "width", "data_dir", "optimizer", "clip"):
+        if key in ("out", "backend", "steps", "epochs", "width", "data_dir", "optimizer", "clip", "d_lr"):
             continue
         if key not in cfg:
             raise CheckpointError(f"{where} has no {key!r}: restore the file from a copy, or start a new run.")

@@ -58,11 +58,12 @@ def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int =
                         pack=cfg.get("pack", 1), scale=scale, condition=cfg.get("condition") or "concat")
     betas = (cfg["beta1"], cfg.get("beta2", 0.999))
     opt = cfg.get("optimizer", "adam")
+    lr_d = cfg.get("d_lr") or cfg["lr"]  # D's own rate where the run gives one (`d_lr`)
     if opt == "rmsprop":
-        opt_g, opt_d = optim.RMSprop(G.parameters(), lr=cfg["lr"]), optim.RMSprop(D.parameters(), lr=cfg["lr"])
+        opt_g, opt_d = optim.RMSprop(G.parameters(), lr=cfg["lr"]), optim.RMSprop(D.parameters(), lr=lr_d)
     else:
         opt_g, opt_d = (optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas),
-                        optim.Adam(D.parameters(), lr=cfg["lr"], betas=betas))
+                        optim.Adam(D.parameters(), lr=lr_d, betas=betas))
     kwargs = dict(loss=cfg["loss"], d_steps=cfg["d_steps"], z_dim=cfg["z_dim"], clip=cfg.get("clip"),
                   gp_weight=cfg.get("gp_weight", 0.0), n_classes=n_classes, ema=cfg.get("ema", 0.0))
     if cfg.get("unroll"):
@@ -277,10 +278,13 @@ class Run:
         return lr * (1.0 - (step - s) / (last - s)) if last > s else 0.0
 
     def set_learning_rate(self) -> None:
-        """The same rate for G and D, a function of the step and the recorded plan alone, so an
-        interrupted run resumes on exactly the same schedule."""
+        """G's rate, a function of the step and the recorded plan alone, so an interrupted run resumes
+        on exactly the same schedule. D's is the same, or, where the run gives D its own (`d_lr`), that
+        many times G's first rate: a decay or a resume's new rate scales both alike."""
         if self.cfg.get("lr_decay", "none") == "linear" or len(self.cfg["lr_schedule"]) > 1:
-            self.gan.opt_g.lr = self.gan.opt_d.lr = self.lr_at(self.step)
+            lr = self.lr_at(self.step)
+            d_ratio = self.cfg["d_lr"] / self.cfg["lr_schedule"][0][1] if self.cfg.get("d_lr") else 1.0
+            self.gan.opt_g.lr, self.gan.opt_d.lr = lr, lr * d_ratio
 
     def log(self, numbers: dict[str, float], seconds: float) -> None:
         self.seconds = seconds
