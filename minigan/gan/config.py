@@ -115,9 +115,9 @@ def resolve(given: dict[str, Any]) -> dict[str, Any]:
     dataset = given.get("dataset", "mnist")
     toy = dataset in TOY_DATASETS
     cfg: dict[str, Any] = {"dataset": dataset, "split": "train", "backend": backend.default_name(), "z_dim": 64,
-                           "lr_decay": "none", "d_lr": None, "beta2": 0.999, "pack": 1, "unroll": 0, "conditional": False,
-                           "width": None, "standardize": False, "ema": 0.0, "d_steps": 1, "seed": 0, "data_dir": None,
-                           "epochs": None, "steps": None}
+                           "lr_decay": "none", "d_lr": None, "beta2": 0.999, "pack": 1, "unroll": 0,
+                           "conditional": False, "width": None, "standardize": False, "ema": 0.0, "d_steps": 1,
+                           "seed": 0, "data_dir": None, "epochs": None, "steps": None}
     cfg.update(DEFAULTS["toy" if toy else "image"])
     if not toy and given.get("model") == "mlp":
         cfg.update(DEFAULTS["image-mlp"])
