@@ -221,7 +221,8 @@ def _finite(value: float, who: str) -> float:
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     """The settings ``python -m minigan.train --model mlp`` would use with the same flags."""
     argv = ["--dataset", args.dataset, "--model", "mlp", "--loss", args.loss, "--split", args.split,
-            "--seed", str(args.seed), "--out", args.out, "--lr-decay", args.lr_decay]
+            "--seed", str(args.seed), "--out", args.out, "--lr-decay", args.lr_decay,
+            "--ema", "0"]  # the twin keeps no running average of G: the conditional recipe's is left out
     for flag, value in (("--epochs", args.epochs), ("--steps", args.steps), ("--batch-size", args.batch_size),
                         ("--data-dir", args.data_dir)):
         if value is not None:

@@ -4,6 +4,9 @@ config.json and said in the run's header; and how a conditional D hears its labe
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +18,9 @@ from minigan.gan.run import Run, build_gan
 def test_a_conditional_mlp_on_images_gets_its_recipe_and_projection():
     cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True})
     assert cfg["condition"] == "projection" and cfg["lr"] == 5e-4
-    assert cfg["steps"] == 6200 and cfg["epochs"] is None
-    assert cfg["recipes"] == ["conditional on image-mlp: lr 0.0005, steps 6200 - measured, see benchmarks/QUALITY.md"]
+    assert cfg["steps"] == 6200 and cfg["epochs"] is None and cfg["ema"] == 0.999
+    assert cfg["recipes"] == ["conditional on image-mlp: lr 0.0005, steps 6200, ema 0.999 - measured, "
+                              "see benchmarks/QUALITY.md"]
 
 
 def test_a_conditional_dcgan_gets_its_learning_rate_and_keeps_its_epochs():
@@ -28,9 +32,10 @@ def test_a_conditional_dcgan_gets_its_learning_rate_and_keeps_its_epochs():
 def test_a_setting_given_wins_over_the_recipe_and_leaves_the_record():
     cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "lr": 1e-3, "epochs": 3})
     assert cfg["lr"] == 1e-3 and cfg["epochs"] == 3 and cfg["steps"] is None
-    assert cfg["recipes"] == []  # nothing of the recipe was applied: epochs given, so not its steps either
+    # epochs given, so not the recipe's steps either: only its running average of G applies
+    assert cfg["recipes"] == ["conditional on image-mlp: ema 0.999 - measured, see benchmarks/QUALITY.md"]
     cfg = config.resolve({"dataset": "mnist", "model": "mlp", "conditional": True, "lr": 1e-3})
-    assert cfg["recipes"] == ["conditional on image-mlp: steps 6200 - measured, see benchmarks/QUALITY.md"]
+    assert cfg["recipes"] == ["conditional on image-mlp: steps 6200, ema 0.999 - measured, see benchmarks/QUALITY.md"]
 
 
 def test_the_loss_recipes_apply_on_any_data_and_unconditional_runs_get_none():
@@ -56,6 +61,7 @@ def test_a_more_specific_row_wins_and_each_row_records_only_what_it_decided():
     assert cfg["recipes"][0] == "wgan-gp on any data: beta2 0.9 - Gulrajani et al. 2017"
     cfg = config.resolve({"dataset": "grid25", "loss": "wgan-gp"})  # the dataset's own row, last
     assert (cfg["z_dim"], cfg["d_steps"], cfg["steps"], cfg["epochs"], cfg["lr"]) == (8, 1, 20000, None, 1e-3)
+    assert cfg["gp_weight"] == 1.0  # grid25's row wins lambda from the toys' 0.1
     assert [r.split(":")[0] for r in cfg["recipes"]] == ["wgan-gp on any data", "wgan-gp on toy", "wgan-gp on grid25"]
 
 
@@ -111,3 +117,41 @@ def test_the_toy_field_says_what_its_colour_is(loss, label, tmp_path):
     """A critic's score is not a probability: the heatmap's colour bar must not call it P(real)."""
     cfg = config.resolve({"dataset": "ring8", "loss": loss, "steps": 1, "batch_size": 8, "out": str(tmp_path)})
     assert Run.start(cfg)._field_args()["label"] == label
+
+
+# --------------------------------------------------------------------------- the README's family commands
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE_HEADING = "## The GAN family at its defaults: one table"
+
+
+def _family_commands() -> list[str]:
+    """The flags of each `python -m minigan.train` line in the README's family block (continuations joined)."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("The GAN family and how to measure it"):]
+    block = block[block.index("```bash") + 7:block.index("```", block.index("```bash") + 7)]
+    commands, pending = [], ""
+    for line in block.splitlines():
+        code = (pending + " " + line.split("#", 1)[0].strip()).strip() if pending else line.split("#", 1)[0].strip()
+        pending = code[:-1].strip() if code.endswith("\\") else ""
+        if not pending and code.startswith("python -m minigan.train"):
+            commands.append(code[len("python -m minigan.train"):].strip())
+    return commands
+
+
+def _table_commands() -> list[str]:
+    """The commands in the first column of QUALITY.md's one table of the family."""
+    text = (ROOT / "benchmarks" / "QUALITY.md").read_text()
+    section = text[text.index(TABLE_HEADING):]
+    section = section[:section.find("\n## ", 1) if "\n## " in section[1:] else None]
+    return re.findall(r"^\| `([^`]*)` \|", section, flags=re.M)
+
+
+def test_the_readmes_family_commands_are_the_rows_of_the_one_table_and_each_resolves():
+    readme, table = _family_commands(), _table_commands()
+    assert len(readme) >= 10
+    missing = [c for c in readme if c not in table]
+    assert not missing, f"README family commands with no row in QUALITY.md's one table: {missing}"
+    for flags in readme:
+        cfg = config.resolve(train.settings(train.parse_args(shlex.split(flags))))
+        assert cfg["dataset"] in flags or cfg["dataset"] == "mnist"
