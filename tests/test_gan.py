@@ -246,3 +246,50 @@ def test_ema_state_round_trips_and_bad_decays_are_refused():
         with pytest.raises(ValueError, match=r"ema is the decay of G's running average, in \[0, 1\)"):
             make(ema=bad)
     assert make().G_ema is None
+
+
+# --------------------------------------------------------------------------- the R1 penalty (issue 18)
+
+
+def test_r1_penalty_of_a_linear_critic_by_hand():
+    """D(x) = w . x + b has grad_x D = w everywhere: R1 = gamma / 2 |w|^2, dR1/dw = gamma w, b unused."""
+    D = minigan.nn.Linear(3, 1).double()
+    D.weight.data[...] = np.array([[0.5, -1.0, 2.0]])
+    real = minigan.tensor(np.random.default_rng(0).standard_normal((5, 3)))
+    r1 = gan.r1_penalty(D, real, gamma=4.0)
+    assert float(r1.data) == pytest.approx(4.0 / 2 * (0.25 + 1.0 + 4.0), rel=1e-12)
+    g_w, g_b = minigan.grad(r1, [D.weight, D.bias], allow_unused=True)
+    np.testing.assert_allclose(g_w.data, 4.0 * D.weight.data, rtol=1e-12)
+    assert g_b is None
+    assert float(gan.r1_penalty(D, real, gamma=0.0).data) == 0.0
+
+
+def _r1_of_weights(D, real):
+    """R1 as a function of (real batch, D's weights), for gradcheck: D's layers read the given tensors."""
+    def f(x, *weights):
+        with minigan.module.substituted(D, list(weights)):
+            return gan.r1_penalty(D, x, gamma=2.0)
+    return f
+
+
+def test_r1_penalty_first_and_second_derivatives_match_central_differences(xp_backend):
+    from minigan.gradcheck import gradcheck, gradgradcheck
+
+    D = _penalty_double_net()  # Linear(2, 5), Tanh, Linear(5, 1) in float64: smooth, so second order holds
+    real = minigan.tensor(np.random.default_rng(4).standard_normal((6, 2)))
+    weights = [minigan.tensor(p.data.copy(), requires_grad=True) for p in D.parameters()]
+    f = _r1_of_weights(D, real)
+    # D's output bias does not reach grad_x D: R1 does not depend on it (gradcheck sees a zero gradient).
+    assert gradcheck(f, [real, *weights])
+    assert gradgradcheck(f, [real, *weights[:-1], weights[-1]])
+    assert float(f(real, *weights).data) > 0
+
+
+def test_r1_penalty_on_a_conditional_projection_d_hears_the_label():
+    G, D = models.mlp((2,), z_dim=2, hidden=8, n_classes=3, projection=True)
+    D = D.double()
+    D.label.weight.data[...] = np.random.default_rng(1).standard_normal(D.label.weight.shape)
+    real = minigan.tensor(np.random.default_rng(2).standard_normal((6, 2)))
+    a = float(gan.r1_penalty(D, real, y=np.zeros(6, dtype=np.int64)).data)
+    b = float(gan.r1_penalty(D, real, y=np.full(6, 2, dtype=np.int64)).data)
+    assert a > 0 and b > 0 and abs(a - b) > 1e-6  # the slope at the data depends on y through the projection

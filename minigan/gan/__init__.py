@@ -12,6 +12,6 @@ Nothing below this package (``minigan.autograd``, the flat library, ``backend``)
 a GAN is.
 """
 
-from minigan.gan.trainer import GAN, gradient_penalty
+from minigan.gan.trainer import GAN, gradient_penalty, r1_penalty
 
-__all__ = ["GAN", "gradient_penalty"]
+__all__ = ["GAN", "gradient_penalty", "r1_penalty"]

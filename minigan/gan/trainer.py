@@ -50,7 +50,7 @@ from minigan.gan import losses
 from minigan.module import Module, evaluating, frozen
 from minigan.optim import Optimizer
 
-__all__ = ["LOSSES", "Loss", "GAN", "NonFiniteLossError", "gradient_penalty"]
+__all__ = ["LOSSES", "Loss", "GAN", "NonFiniteLossError", "gradient_penalty", "r1_penalty"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,21 @@ def gradient_penalty(D: Module, real: Tensor, fake: Tensor, y: Any = None) -> Te
     norms = ops.sqrt(ops.sum(g * g, axis=tuple(range(1, g.ndim))) + 1e-12)  # (N,); the 1e-12 keeps sqrt' finite at 0
     return ops.mean((norms - 1.0) * (norms - 1.0))
     # END EXERCISE
+
+
+def r1_penalty(D: Module, real: Tensor, y: Any = None, gamma: float = 1.0) -> Tensor:
+    """The R1 penalty  gamma / 2 * mean_i ||grad_x D(x_i)||_2^2  on real data (Mescheder et al. 2018).
+
+    It pushes D's slope to 0 at the data, where the GAN game's equilibrium should sit, so the
+    gradient field stops circling there. D's raw output (the logit) is differentiated. As with
+    ``gradient_penalty``, the input gradient is taken with ``create_graph=True`` so that the
+    penalty can be differentiated with respect to D's weights (double backprop).
+    real: (N, ...) -> scalar.
+    """
+    x = real.detach().requires_grad_()
+    out = D(x) if y is None else D(x, y)
+    (g,) = grad(ops.sum(out), [x], create_graph=True)  # sample i's output depends on x[i] only
+    return (0.5 * float(gamma)) * ops.mean(ops.sum(g * g, axis=tuple(range(1, g.ndim))))
 
 
 class GAN:
