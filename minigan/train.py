@@ -109,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="clip D's weights to [-c, c] after each step (wgan: 0.01)")
     v.add_argument("--gp-weight", type=t("gp-weight"), default=None,
                    help="gradient-penalty weight lambda (wgan-gp: 10)")
+    v.add_argument("--r1", type=t("r1"), default=None, metavar="GAMMA",
+                   help="add the R1 penalty GAMMA/2 E|grad_x D(x)|^2 on real data to D's loss (Mescheder et al. "
+                        "2018; default 0 = off)")
     v.add_argument("--ema", type=t("ema"), default=None, metavar="BETA",
                    help="also keep the running average of G's weights, G_ema <- BETA G_ema + (1 - BETA) G, and draw "
                         "the samples from it (e.g. 0.999; Yazici et al. 2019; default 0 = off)")

@@ -70,6 +70,7 @@ BAD = [
     ("train", ["--lr", "inf"], ["--lr", "'inf'", "positive and finite"]),
     ("train", ["--d-lr", "0"], ["--d-lr", "0.0", "positive and finite"]),
     ("train", ["--d-lr", "-0.5"], ["--d-lr", "-0.5", "positive and finite"]),
+    ("train", ["--r1", "-1"], ["--r1", "-1.0", "at least 0"]),
     ("train", ["--beta1", "1"], ["--beta1", "1.0", "in [0, 1)"]),
     ("train", ["--beta2", "-0.5"], ["--beta2", "-0.5", "in [0, 1)"]),
     ("train", ["--beta2", "nan"], ["--beta2", "'nan'", "in [0, 1)"]),

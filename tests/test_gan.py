@@ -293,3 +293,28 @@ def test_r1_penalty_on_a_conditional_projection_d_hears_the_label():
     a = float(gan.r1_penalty(D, real, y=np.zeros(6, dtype=np.int64)).data)
     b = float(gan.r1_penalty(D, real, y=np.full(6, 2, dtype=np.int64)).data)
     assert a > 0 and b > 0 and abs(a - b) > 1e-6  # the slope at the data depends on y through the projection
+
+
+def test_a_d_step_with_r1_adds_exactly_the_penalty_gradient():
+    """Same weights, batch and noise, plain SGD: D moves by -lr * grad R1 more with r1 = gamma than without."""
+    rng = np.random.default_rng(6)
+    real = rng.standard_normal((16, 2))
+    moved = {}
+    for gamma in (0.0, 3.0):
+        minigan.manual_seed(2)
+        G, D = models.mlp((2,), z_dim=2, hidden=8)
+        G, D = G.double(), D.double()
+        before = [p.data.copy() for p in D.parameters()]
+        trainer = gan.GAN(G, D, optim.SGD(G.parameters(), lr=0.1), optim.SGD(D.parameters(), lr=0.1), r1=gamma)
+        minigan.manual_seed(9)  # the same fakes in both runs
+        trainer.d_step(minigan.tensor(real))
+        moved[gamma] = [p.data - b for p, b in zip(D.parameters(), before)]
+    minigan.manual_seed(2)
+    _, D0 = models.mlp((2,), z_dim=2, hidden=8)
+    D0 = D0.double()
+    grads = minigan.grad(gan.r1_penalty(D0, minigan.tensor(real), gamma=3.0), list(D0.parameters()),
+                         allow_unused=True)
+    for a, b, g in zip(moved[3.0], moved[0.0], grads):
+        expected = np.zeros_like(a) if g is None else -0.1 * g.data
+        np.testing.assert_allclose(a - b, expected, rtol=1e-7, atol=1e-12)
+    assert any(np.abs(a - b).max() > 1e-6 for a, b in zip(moved[3.0], moved[0.0]))

@@ -155,3 +155,13 @@ def test_the_readmes_family_commands_are_the_rows_of_the_one_table_and_each_reso
     for flags in readme:
         cfg = config.resolve(train.settings(train.parse_args(shlex.split(flags))))
         assert cfg["dataset"] in flags or cfg["dataset"] == "mnist"
+
+
+def test_r1_is_recorded_and_reaches_the_gan(tmp_path):
+    out = tmp_path / "run"
+    assert train.main(["--quiet", "--dataset", "ring8", "--r1", "0.5", "--steps", "2", "--batch-size", "16",
+                       "--out", str(out)]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["r1"] == 0.5
+    assert Run.open(out).gan.r1 == 0.5
+    assert config.resolve({"dataset": "ring8"})["r1"] == 0.0

@@ -96,6 +96,7 @@ RANGES: dict[str, tuple[type, Any, str]] = {
     "unroll": (int, lambda v: v >= 0, "at least 0 (0 = off)"),
     "clip": (float, lambda v: v > 0, "positive and finite"),
     "gp_weight": (float, lambda v: v >= 0, "at least 0 and finite (0 = off)"),
+    "r1": (float, lambda v: v >= 0, "at least 0 and finite (0 = off)"),
     "ema": (float, lambda v: 0 <= v < 1, "in [0, 1)"),
     "seed": (int, lambda v: v >= 0, "at least 0"),
 }
@@ -117,7 +118,7 @@ def resolve(given: dict[str, Any]) -> dict[str, Any]:
     cfg: dict[str, Any] = {"dataset": dataset, "split": "train", "backend": backend.default_name(), "z_dim": 64,
                            "lr_decay": "none", "d_lr": None, "beta2": 0.999, "pack": 1, "unroll": 0,
                            "conditional": False, "width": None, "standardize": False, "ema": 0.0, "d_steps": 1,
-                           "seed": 0, "data_dir": None, "epochs": None, "steps": None}
+                           "seed": 0, "data_dir": None, "epochs": None, "steps": None, "r1": 0.0}
     cfg.update(DEFAULTS["toy" if toy else "image"])
     if not toy and given.get("model") == "mlp":
         cfg.update(DEFAULTS["image-mlp"])
@@ -258,7 +259,7 @@ def check_config(cfg: Any, folder: Path) -> None:
     model = cfg.get("model")
     reference = resolve({"dataset": dataset, "model": model if model in models.MODELS else None})
     for key, value in reference.items():
-        if key in ("out", "backend", "steps", "epochs", "width", "data_dir", "optimizer", "clip", "d_lr"):
+        if key in ("out", "backend", "steps", "epochs", "width", "data_dir", "optimizer", "clip", "d_lr", "r1"):
             continue
         if key not in cfg:
             raise CheckpointError(f"{where} has no {key!r}: restore the file from a copy, or start a new run.")

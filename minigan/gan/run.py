@@ -65,7 +65,8 @@ def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int =
         opt_g, opt_d = (optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas),
                         optim.Adam(D.parameters(), lr=lr_d, betas=betas))
     kwargs = dict(loss=cfg["loss"], d_steps=cfg["d_steps"], z_dim=cfg["z_dim"], clip=cfg.get("clip"),
-                  gp_weight=cfg.get("gp_weight", 0.0), n_classes=n_classes, ema=cfg.get("ema", 0.0))
+                  gp_weight=cfg.get("gp_weight", 0.0), n_classes=n_classes, ema=cfg.get("ema", 0.0),
+                  r1=cfg.get("r1", 0.0))
     if cfg.get("unroll"):
         return UnrolledGAN(G, D, opt_g, opt_d, unroll=cfg["unroll"], second_order=cfg.get("unroll_second_order", False),
                            **kwargs)

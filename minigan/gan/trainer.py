@@ -141,12 +141,13 @@ class GAN:
     G: noise (N, z_dim) [, labels] -> samples; D: samples [, labels] -> (N, 1) outputs.
     ``d_steps`` = k, D's steps per G step. ``clip`` = c: after each D step every weight of D
     is clipped to [-c, c] (WGAN). ``gp_weight`` = lambda of the gradient penalty (WGAN-GP).
+    ``r1`` = gamma of the R1 penalty on real data (Mescheder et al. 2018; 0 = off).
     ``n_classes``: a conditional GAN; fakes get labels drawn uniformly.
     """
 
     def __init__(self, G: Module, D: Module, opt_g: Optimizer, opt_d: Optimizer, loss: str = "nonsaturating",
                  d_steps: int = 1, z_dim: int | None = None, clip: float | None = None, gp_weight: float = 0.0,
-                 n_classes: int = 0, ema: float = 0.0) -> None:
+                 n_classes: int = 0, ema: float = 0.0, r1: float = 0.0) -> None:
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}.")
         if int(d_steps) < 1:
@@ -157,6 +158,7 @@ class GAN:
         self.z_dim = int(z_dim if z_dim is not None else G.z_dim)
         self.clip = clip
         self.gp_weight = float(gp_weight)
+        self.r1 = float(r1)
         self.n_classes = int(n_classes or getattr(G, "n_classes", 0) or 0)
         if not 0.0 <= float(ema) < 1.0:
             raise ValueError(f"ema is the decay of G's running average, in [0, 1) (e.g. 0.999), got {ema}.")
@@ -214,7 +216,8 @@ class GAN:
         # HINT: z = self.sample_z(n); make the fakes with self._G(z, y_fake) under no_grad(): they
         #   are data for D, with no graph back into G.
         # HINT: score both batches with self._D(x, labels); D's loss is self.loss.d(real_out, fake_out),
-        #   plus self.gp_weight * gradient_penalty(self.D, real, fake, y) when gp_weight is set.
+        #   plus self.gp_weight * gradient_penalty(self.D, real, fake, y) when gp_weight is set, and
+        #   r1_penalty(self.D, real, y, gamma=self.r1) when r1 is set.
         # HINT: value, d_real, d_fake = self._readout("D", loss, real_out, fake_out) before any
         #   update: one read of the loss (a NaN must move nothing) and of both mean D outputs.
         # HINT: then zero D's gradients, backpropagate, and step D's optimizer only. The lines after
@@ -225,6 +228,8 @@ class GAN:
         loss = self.loss.d(real_out, fake_out)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, y)
+        if self.r1:
+            loss = loss + r1_penalty(self.D, real, y, gamma=self.r1)
         value, d_real, d_fake = self._readout("D", loss, real_out, fake_out)  # one device-to-host read
         self.opt_d.zero_grad()
         loss.backward()
