@@ -131,7 +131,9 @@ def r1_penalty(D: Module, real: Tensor, y: Any = None, gamma: float = 1.0) -> Te
     """
     x = real.detach().requires_grad_()
     out = D(x) if y is None else D(x, y)
-    (g,) = grad(ops.sum(out), [x], create_graph=True)  # sample i's output depends on x[i] only
+    # Each row of g is dD/dx at that sample: its output depends on its own x alone (with --pack,
+    # on its pack's, and g holds the pack output's slope in each of its samples).
+    (g,) = grad(ops.sum(out), [x], create_graph=True)
     return (0.5 * float(gamma)) * ops.mean(ops.sum(g * g, axis=tuple(range(1, g.ndim))))
 
 
