@@ -54,6 +54,10 @@ VARIANTS: dict[str, list[str]] = {
     # ... and with a 16-D z (as good over 10 seeds; QUALITY.md).
     "z16-pack4": ["--standardize", "--z-dim", "16", "--pack", "4", "--batch-size", "256", "--steps", "40000",
                   "--sample-every", "10000"],
+    # z8-pack4 with the R1 penalty on D (issue 18; Mescheder et al. 2018): gamma/2 E|grad_x D(x)|^2 on the
+    # real (packed) batch. Gamma was chosen on seed 0 from 0.1, 1 and 10 (QUALITY.md).
+    **{f"z8-pack4-r1-{g}": ["--standardize", "--z-dim", "8", "--pack", "4", "--batch-size", "256", "--steps", "40000",
+                            "--sample-every", "10000", "--r1", g] for g in ("0.1", "1", "10")},
     # standardized-z2-pack4 without the packing, to see what the packing itself does.
     "standardized-z2-long": ["--standardize", "--z-dim", "2", "--batch-size", "256", "--steps", "40000"],
 }

@@ -35,11 +35,41 @@ def test_exact_mode_centers_cover_every_mode(tmp_path, capsys):
     assert code == 0
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["kind"] == "toy" and m["n_samples"] == 400
-    assert m["samples"] == {"modes_covered": 8, "n_modes": 8, "high_quality": 1.0, "reverse_kl": 0.0,
-                            "n_samples": 400}
+    s = m["samples"]
+    assert {k: s[k] for k in ("modes_covered", "n_modes", "high_quality", "reverse_kl", "n_samples")} == {
+        "modes_covered": 8, "n_modes": 8, "high_quality": 1.0, "reverse_kl": 0.0, "n_samples": 400}
+    # Quality and diversity apart: the 8 centres are as realistic as can be (each inside the data's k-NN
+    # manifold, and in more real balls than a sample of the data is: density > 1), but 8 points repeated
+    # have balls of radius 0, so no real point is recalled and only the few real points whose ball
+    # reaches a centre are covered.
+    assert s["precision"] == 1.0 and s["density"] > 1.1 and s["recall"] == 0.0 and s["coverage"] < 0.2
+    # KID's cubic kernel (x.y / d + 1)^3 compares the moments up to the third: the 8 centres share them with
+    # the ring (its modes' spread is 0.02 on a radius of 2), so KID cannot tell them apart. A blind spot.
+    assert abs(s["kid"]) < 3 * s["kid_se"]
+    assert set(m["calibration"]) == {"real", "noise", "collapse"}
     real = m["calibration"]["real"]  # the data's own samples: all modes; in 2-D P(r <= 3 std) = 1 - exp(-9/2) = 98.9%
     assert real["modes_covered"] == 8 and 0.97 < real["high_quality"] < 1 and real["reverse_kl"] < 0.05
     assert "modes covered" in out and "8 / 8" in out and "100.0%" in out
+    for word in ("precision", "recall", "density", "coverage", "KID", "collapse"):
+        assert word in out
+
+
+def test_toy_calibration_rows_mark_the_ends_of_each_score(tmp_path, capsys):
+    """Real data scores like the data on every measure; noise is unrealistic; the 10-point collapse is
+    realistic but recalls and covers almost nothing: what precision or HQ alone would hide."""
+    from minigan.data import sample
+    np.save(tmp_path / "s.npy", sample("grid25", 2000, np.random.default_rng(1)))
+    code, out, _ = run(capsys, "--dataset", "grid25", "--samples", tmp_path / "s.npy", "--out", tmp_path / "m.json")
+    m = json.loads((tmp_path / "m.json").read_text())
+    s, c = m["samples"], m["calibration"]
+    for d in (s, c["real"]):  # a fresh sample of the data: all four near 1 in 2-D, KID within 3 standard errors of 0
+        assert d["precision"] > 0.95 and d["recall"] > 0.95 and 0.9 < d["density"] < 1.1 and d["coverage"] > 0.93
+        assert abs(d["kid"]) < 3 * d["kid_se"]
+    assert c["noise"]["precision"] < 0.1 and c["noise"]["density"] < 0.1 and c["noise"]["coverage"] < 0.2
+    col = c["collapse"]
+    assert col["precision"] >= 0.9 and col["recall"] < 0.01 and col["coverage"] < 0.05 and col["modes_covered"] <= 10
+    assert col["kid"] > 10 * col["kid_se"]
+    assert code == 0 and "collapse" in out
 
 
 def test_a_collapsed_generator_covers_one_mode(tmp_path, capsys):

@@ -145,3 +145,91 @@ def test_toy_quality_of_a_collapsed_generator():
     q = metrics.toy_quality(x, "ring8")
     assert q["modes_covered"] == 1 and q["high_quality"] == pytest.approx(0.9)
     assert q["reverse_kl"] == pytest.approx(math.log(8))
+
+
+# ---- quality and diversity apart: precision, recall, density, coverage; KID
+
+
+def test_prdc_by_hand_on_a_line():
+    """Real 0, 1, 2, 3 with k = 1: every real ball has radius 1. Samples 0.5 and 10 (each other's neighbour,
+    so their balls have radius 9.5). Precision: 0.5 is in a real ball, 10 is not: 1/2. Density: 0.5 lies in
+    the balls of 0 and 1: (2 + 0) / (1 * 2) = 1. Coverage: only 0 and 1 have a sample within their radius:
+    1/2. Recall: the outlier's huge ball swallows every real point: 1, the weakness coverage was made for."""
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])
+    fake = np.array([[0.5], [10.0]])
+    np.testing.assert_array_equal(metrics.knn_radii(real, 1), [1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(metrics.knn_radii(fake, 1), [9.5, 9.5])
+    assert metrics.prdc(real, fake, k=1) == {"precision": 0.5, "recall": 1.0, "density": 1.0, "coverage": 0.5}
+    # the k-th neighbour, k = 2: radii 2, 1, 1, 2
+    np.testing.assert_array_equal(metrics.knn_radii(real, 2), [2.0, 1.0, 1.0, 2.0])
+
+
+def test_prdc_of_two_samples_of_one_distribution_is_near_one(rng):
+    """Naeem et al. 2020: for two samples of one distribution E[density] = 1 and, with M = N, E[coverage] =
+    1 - prod_{i<k} (N - 1 - i) / (2N - 1 - i) ~ 1 - 2^-k = 0.969 for k = 5. In 2-D, precision and recall ~ 1."""
+    real, fake = rng.standard_normal((2000, 2)), rng.standard_normal((2000, 2))
+    r = metrics.prdc(real, fake)
+    expected_coverage = 1 - np.prod([(2000 - 1 - i) / (4000 - 1 - i) for i in range(5)])
+    assert r["precision"] > 0.97 and r["recall"] > 0.97
+    assert abs(r["density"] - 1) < 0.05 and abs(r["coverage"] - expected_coverage) < 0.02
+
+
+def test_prdc_of_a_collapsed_sample_is_precise_but_recalls_and_covers_little(rng):
+    real = rng.standard_normal((2000, 8))
+    collapsed = np.resize(rng.standard_normal((10, 8)) * 0.3, (2000, 8))  # 10 points near the mean, repeated
+    r = metrics.prdc(real, collapsed)
+    assert r["precision"] == 1.0 and r["recall"] < 0.01 and r["coverage"] < 0.05
+
+
+def test_prdc_of_disjoint_sets_is_zero(rng):
+    real = rng.standard_normal((500, 4))
+    r = metrics.prdc(real, real + 20.0)
+    assert r == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+
+
+def test_prdc_and_kid_reject_bad_input(rng):
+    with pytest.raises(ValueError, match="differ in width"):
+        metrics.prdc(rng.standard_normal((20, 2)), rng.standard_normal((20, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.kid(np.full((20, 2), np.nan), rng.standard_normal((20, 2)))
+    with pytest.raises(ValueError, match="k must lie in 1..3"):
+        metrics.knn_radii(rng.standard_normal((4, 2)), 5)
+    with pytest.raises(ValueError, match="at least 4 points"):
+        metrics.kid(rng.standard_normal((3, 2)), rng.standard_normal((30, 2)))
+
+
+def test_kid_is_the_unbiased_mmd_written_out_by_loops(rng):
+    """One block: (1/(m(m-1))) sum_{i!=j} k(x_i, x_j) + (1/(n(n-1))) sum_{i!=j} k(y_i, y_j) - (2/(mn)) sum k(x_i, y_j),
+    k(a, b) = (a.b / d + 1)^3, summed by plain loops."""
+    x, y = rng.standard_normal((6, 3)), rng.standard_normal((5, 3)) + 0.5
+
+    def k(a, b):
+        return (sum(p * q for p, q in zip(a, b)) / 3 + 1) ** 3
+
+    xx = sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / 30
+    yy = sum(k(y[i], y[j]) for i in range(5) for j in range(5) if i != j) / 20
+    xy = sum(k(a, b) for a in x for b in y) / 30
+    assert metrics._mmd2_unbiased(x, y) == pytest.approx(xx + yy - 2 * xy, rel=1e-12)
+    # the blocks: kid is their mean, kid_se their standard error
+    r = metrics.kid(np.vstack([x, x]), np.vstack([y, y]), blocks=2)
+    assert r["blocks"] == 2 and r["kid_se"] >= 0
+
+
+def test_kid_is_unbiased_where_the_frechet_distance_is_not(rng):
+    """Two samples of one 16-D Gaussian, 40 points each, 200 times: KID averages to 0 (within 3 standard
+    errors of the average), the Fréchet distance is positive every time: its bias grows as the sets shrink."""
+    kids, fds = [], []
+    for _ in range(200):
+        a, b = rng.standard_normal((40, 16)), rng.standard_normal((40, 16))
+        kids.append(metrics.kid(a, b, blocks=2, rng=rng)["kid"])
+        fds.append(metrics.frechet_distance(a, b))
+    assert abs(np.mean(kids)) < 3 * np.std(kids) / np.sqrt(len(kids))
+    assert min(fds) > 0 and np.mean(fds) > 1
+
+
+def test_kid_separates_a_shifted_distribution_by_many_standard_errors(rng):
+    real = rng.standard_normal((2000, 8))
+    same = metrics.kid(real, rng.standard_normal((2000, 8)))
+    shifted = metrics.kid(real, rng.standard_normal((2000, 8)) + 0.3)
+    assert abs(same["kid"]) < 3 * same["kid_se"] and same["blocks"] == metrics.KID_BLOCKS
+    assert shifted["kid"] > 10 * shifted["kid_se"]

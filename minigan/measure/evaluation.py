@@ -1,10 +1,17 @@
-"""Scoring samples: a GAN's against the data's own, with real data and noise as calibration.
+"""Scoring samples: a GAN's against the data's own, with real data, noise and a collapse as calibration.
 
-2-D toys: modes covered, high-quality share and KL (:func:`minigan.measure.metrics.toy_quality`),
-beside the same scores of the data's own samples. Images: through the dataset's classifier
-(:mod:`minigan.measure.classifier`): Fréchet distance, classifier score and the label accuracy of a
-conditional GAN, beside real test images and noise. ``evaluate_samples`` scores an array;
-``format_table`` prints a result.
+2-D toys: modes covered, high-quality share and KL (:func:`minigan.measure.metrics.toy_quality`).
+Images: through the dataset's classifier (:mod:`minigan.measure.classifier`): Fréchet distance,
+classifier score and the label accuracy of a conditional GAN. Both: precision, recall, density,
+coverage and KID with its standard error (:func:`~minigan.measure.metrics.prdc`,
+:func:`~minigan.measure.metrics.kid`), in raw coordinates for the toys and in the classifier's
+features for images, against a reference set (fresh data for the toys, the test images for images).
+
+Every score is printed beside the same score of three calibration sets as large as the samples:
+real data (the best a GAN can do), uniform noise (the worst) and a *collapse*, 10 real points or
+images (one of each class) repeated: realistic and, for images, with a perfect class histogram,
+yet with no diversity. What a score says of the collapse is what it can hide.
+``evaluate_samples`` scores an array; ``format_table`` prints a result.
 """
 
 from __future__ import annotations
@@ -17,12 +24,22 @@ import numpy as np
 from minigan import backend
 from minigan.data import DATASETS, TOY_DATASETS, sample
 from minigan.measure.classifier import PROTOCOLS
-from minigan.measure.metrics import COVERED_SHARE, frechet_distance, image_quality, toy_quality
+from minigan.measure.metrics import (
+    COVERED_SHARE,
+    NEAREST_K,
+    frechet_distance,
+    image_quality,
+    kid,
+    knn_radii,
+    prdc,
+    toy_quality,
+)
 
 __all__ = ["EvaluateError", "N_DEFAULT", "PROTOCOLS", "evaluate_samples", "format_table", "as_points", "as_images",
            "as_labels"]
 
 N_DEFAULT = {"toy": 2500, "images": 10000}
+N_COLLAPSE = 10  # the collapse calibration: this many real points (images: one per class), repeated
 
 
 class EvaluateError(ValueError):
@@ -106,11 +123,38 @@ def _label_scores(feats_probs: tuple[np.ndarray, np.ndarray], labels: np.ndarray
             "intra_fd": float(np.mean(known)) if known else None, "intra_fd_per_class": fds}
 
 
+def _apart(feats: np.ndarray, ref: np.ndarray, ref_radii: np.ndarray, seed: int) -> dict[str, float]:
+    """Quality and diversity apart: precision, recall, density, coverage and KID (with its standard error);
+    nothing for sets too small for k-nearest-neighbour balls (k + 1 points are needed)."""
+    if len(feats) <= NEAREST_K or len(ref) <= NEAREST_K:
+        return {}
+    out = prdc(ref, feats, real_radii=ref_radii)
+    out.update(kid(ref, feats, rng=np.random.default_rng([seed, 9])))
+    return out
+
+
+def _collapse(x: np.ndarray, n: int, rng: np.random.Generator, labels: np.ndarray | None = None) -> np.ndarray:
+    """n samples that are N_COLLAPSE real ones repeated; with labels, one of each class (a perfect histogram)."""
+    if labels is None:
+        pick = rng.choice(len(x), N_COLLAPSE, replace=False)
+    else:
+        pick = np.array([rng.choice(np.flatnonzero(labels == c)) for c in np.unique(labels)[:N_COLLAPSE]])
+    return np.resize(x[pick], (n, *x.shape[1:]))  # cycles through the picks: each n / 10 times
+
+
 def _toy(x: Any, dataset: str, seed: int) -> dict[str, Any]:
     pts = as_points(x)
-    real = sample(dataset, len(pts), np.random.default_rng([seed, 7]))
-    return {"dataset": dataset, "kind": "toy", "n_samples": len(pts), "samples": toy_quality(pts, dataset),
-            "calibration": {"real": toy_quality(real, dataset)}}
+    n = len(pts)
+    rng = np.random.default_rng([seed, 7])
+    real = sample(dataset, n, rng)
+    ref = sample(dataset, n, np.random.default_rng([seed, 8]))  # the reference of precision, recall, ...
+    lo, hi = ref.min(0), ref.max(0)
+    sets = {"samples": pts, "real": real, "noise": rng.uniform(lo, hi, size=(n, 2)),
+            "collapse": _collapse(real, n, rng)}
+    radii = knn_radii(ref) if n > NEAREST_K else None
+    scores = {name: {**toy_quality(a, dataset), **_apart(a, ref, radii, seed)} for name, a in sets.items()}
+    return {"dataset": dataset, "kind": "toy", "n_samples": n, "samples": scores.pop("samples"),
+            "calibration": scores, "n_reference": n, "noise": "uniform over the reference's bounding box"}
 
 
 def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None, quiet: bool,
@@ -122,20 +166,23 @@ def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None,
     split = load_split(dataset, data_dir, protocol)
     clf = get_classifier(dataset, data_dir, quiet=quiet, split=split)
     ref_features = clf.features(split.x_ref)
+    ref_radii = knn_radii(ref_features) if len(ref_features) > NEAREST_K else None
     rng = np.random.default_rng([seed, 7])
     n_real = min(len(imgs), len(split.x_train))
     idx = rng.choice(len(split.x_train), n_real, replace=False)
     real = split.x_train[idx]
     noise = rng.uniform(-1.0, 1.0, size=imgs.shape).astype(np.float32)
+    collapse = _collapse(split.x_train, len(imgs), rng, split.y_train)
+    sets = (("samples", imgs), ("real", real), ("noise", noise), ("collapse", collapse))
     # One forward pass per set of images: its features and p(y|x) serve every score below.
-    passes = {name: clf.features_and_probs(a) for name, a in (("samples", imgs), ("real", real), ("noise", noise))}
-    scores = {name: image_quality(a, dataset, clf, split.x_ref, ref_features, passes[name])
-              for name, a in (("samples", imgs), ("real", real), ("noise", noise))}
+    passes = {name: clf.features_and_probs(a) for name, a in sets}
+    scores = {name: {**image_quality(a, dataset, clf, split.x_ref, ref_features, passes[name]),
+                     **_apart(passes[name][0], ref_features, ref_radii, seed)} for name, a in sets}
     if labels is not None:  # a conditional run: does the classifier agree with the label G was given?
         scores["samples"].update(_label_scores(passes["samples"], labels, split.y_ref, ref_features))
         scores["real"].update(_label_scores(passes["real"], split.y_train[idx], split.y_ref, ref_features))
-    return {"dataset": dataset, "kind": "images", "n_samples": len(imgs), "samples": scores["samples"],
-            "calibration": {"real": scores["real"], "noise": scores["noise"]},
+    return {"dataset": dataset, "kind": "images", "n_samples": len(imgs), "samples": scores.pop("samples"),
+            "calibration": scores, "n_reference": len(split.x_ref),
             "classifier": {k: clf.info.get(k) for k in ("protocol", "accuracy", "n_train", "n_reference")},
             "covered_share": COVERED_SHARE}
 
@@ -174,6 +221,10 @@ def _worst_class(per_class: list[float | None], _d: Any) -> str:
     return f"{100 * v:.1f}% ({k})"
 
 
+def _kid_cell(v: float, d: dict[str, Any]) -> str:
+    return f"{v:.3g} ± {d['kid_se']:.2g}"
+
+
 def format_table(result: dict[str, Any]) -> str:
     """The scores as a text table: one row per measure, one column for the samples and one per calibration."""
     cols = [("samples", result["samples"])] + [("real data" if k == "real" else k, v)
@@ -199,6 +250,11 @@ def format_table(result: dict[str, Any]) -> str:
         head = (f"{result['dataset']}: {result['n_samples']} samples; classifier {c['protocol']}, test accuracy "
                 f"{100 * c['accuracy']:.2f}% on {c['n_reference']} reference images (real data = floor, "
                 f"noise = ceiling of the distance)")
+    rows += [("precision (realistic)", "precision", lambda v, d: f"{100 * v:.1f}%"),
+             ("recall (all of the data)", "recall", lambda v, d: f"{100 * v:.1f}%"),
+             ("density (1 = like data)", "density", lambda v, d: f"{v:.3f}"),
+             ("coverage", "coverage", lambda v, d: f"{100 * v:.1f}%"),
+             ("KID (0 = like data)", "kid", _kid_cell)]
     table = [["measure"] + [name for name, _ in cols]]
     for label, key, show in rows:
         table.append([label] + [show(d[key], d) if key in d else "" for _, d in cols])
