@@ -60,25 +60,37 @@ def run_pair(root: Path, dataset: str, variant: str, epochs: float, seed: int) -
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         s = json.loads(scores.read_text())
         rows.append({"dataset": dataset, "variant": variant, "lib": lib, **s["samples"],
-                     "floor": s["calibration"]["real"]["fd"], "ceiling": s["calibration"]["noise"]["fd"],
+                     "calibration": s["calibration"],
                      "cpu": json.loads((out / "cpu.json").read_text())["train_cpu_seconds"],
                      "grid": out / "samples.png"})
     return rows
 
 
+def _apart(r: dict[str, Any]) -> str:
+    """Precision, recall, density, coverage and KID (x 1000, with its standard error) as table cells."""
+    return (f"{100 * r['precision']:.1f}% | {100 * r['recall']:.1f}% | {r['density']:.3f} | "
+            f"{100 * r['coverage']:.1f}% | {1000 * r['kid']:.2f} ± {1000 * r['kid_se']:.2f} |")
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| data | variant | library | Fréchet distance | classes covered | class KL | classifier score | "
-             "label accuracy | training CPU |", "|---|---|---|---|---|---|---|---|---|"]
+             "label accuracy | precision | recall | density | coverage | KID x 1000 | training CPU |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         acc = f"{100 * r['label_accuracy']:.1f}%" if "label_accuracy" in r else ""
         lines.append(f"| {r['dataset']} | {r['variant']} | {r['lib']} | {r['fd']:.1f} | "
                      f"{r['classes_covered']} / {r['n_classes']} | {r['class_kl']:.3f} | "
-                     f"{r['classifier_score']:.2f} | {acc} | {r['cpu']:.0f} s |")
-    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+                     f"{r['classifier_score']:.2f} | {acc} | {_apart(r)} {r['cpu']:.0f} s |")
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):  # the calibration rows, from the dataset's first run
         r = next(r for r in rows if r["dataset"] == dataset)
-        lines.append(f"| {dataset} | real data (floor) / noise (ceiling) | | {r['floor']:.2f} / {r['ceiling']:.0f} | "
-                     "| | | | |")
+        for name, c in r["calibration"].items():
+            lines.append(f"| {dataset} | {CALIBRATION[name]} | | {c['fd']:.1f} | {c['classes_covered']} / "
+                         f"{c['n_classes']} | {c['class_kl']:.3f} | {c['classifier_score']:.2f} | | {_apart(c)} |")
     return "\n".join(lines)
+
+
+CALIBRATION = {"real": "real training images (calibration)", "noise": "uniform noise (calibration)",
+               "collapse": "10 real images, one per class, repeated (calibration)"}
 
 
 def grids(rows: list[dict[str, Any]], path: Path) -> None:

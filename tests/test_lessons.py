@@ -38,6 +38,7 @@ EXPECTED = {
                            "modes_over_steps.png"],
     "15_numpy_vs_cupy.py": ["timings.png"],
     "16_what_gans_are_used_for.py": ["super_resolution.png", "truncation.png"],
+    "17_game_dynamics.py": ["fields.png", "eigenvalues.png", "what_converges.png"],
 }
 # Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
 # Lesson 11 prefers Fashion-MNIST (found in the cache or /usr/share/datasets) and falls back to MNIST's test split.
