@@ -185,7 +185,8 @@ for i, (name, kw) in enumerate(PLAIN.items()):
     for mode, color in (("simultaneous", "tab:red"), ("alternating", "tab:blue")):
         ax.plot(*paths[name][mode].T, color=color, lw=1.1, label=mode)
     ax.plot(0, 0, "k*", ms=10)
-    ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (G)", ylabel="ψ (D)", title=name + (f", λ = {GP_LAMBDA:g}" if kw else ""))
+    ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (G)", ylabel="ψ (D)",
+           title=name + (f", λ = {GP_LAMBDA:g}" if kw else ""))
     if i == 0:
         ax.legend(loc="lower left", fontsize=8)
 fig.suptitle(f"Dirac-GAN gradient fields; {FIELD_STEPS} steps of η = {ETA} from (1, 1); ★ the equilibrium")
@@ -268,7 +269,8 @@ for name, (loss, at, kw, closed) in CASES.items():
     worst_numeric = max(worst_numeric, np.abs(J - Jn).max())
     lam = np.linalg.eigvals(J)
     print(f"{name:36s} J = [[{J[0, 0]:+.3f}, {J[0, 1]:+.3f}], [{J[1, 0]:+.3f}, {J[1, 1]:+.3f}]]   eigenvalues "
-          + ", ".join(f"{z.real:+.3f}{z.imag:+.3f}i" for z in lam) + f"   (central differences: gap {np.abs(J - Jn).max():.1e})")
+          + ", ".join(f"{z.real:+.3f}{z.imag:+.3f}i" for z in lam)
+          + f"   (central differences: gap {np.abs(J - Jn).max():.1e})")
 # (WGAN-GP's entries sit about 1e-11 off the closed form: the library's 1e-12 under the square root.)
 check(worst_closed < 1e-9, "autograd's Jacobian (minigan.grad with create_graph=True) equals the closed form "
       "for all eight cases", f"largest gap {worst_closed:.1e}")
@@ -378,7 +380,8 @@ for name, path in runs.items():
     r = distance(path)
     below = np.flatnonzero(r < 1e-3)
     reached[name] = int(below[0]) if len(below) else None
-    print(f"{name:34s} {r[0]:7.3f} {r[-1]:10.3g} {r.min():10.3g}  {reached[name] if reached[name] is not None else '-'}")
+    first = reached[name] if reached[name] is not None else "-"
+    print(f"{name:34s} {r[0]:7.3f} {r[-1]:10.3g} {r.min():10.3g}  {first}")
 
 fig = Figure(figsize=(13, 5))
 ax = fig.add_subplot(1, 2, 1)
@@ -393,7 +396,8 @@ ax.streamplot(T, P, vt.numpy().reshape(T.shape), vp.numpy().reshape(T.shape), co
 for name, path in runs.items():
     ax.plot(*path.T, lw=1.1, label=name)
 ax.plot(0, 0, "k*", ms=10)
-ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (G)", ylabel="ψ (D)", title="the paths, on the minimax field (WGAN-GP's follows its own)")
+ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (G)", ylabel="ψ (D)",
+       title="the paths, on the minimax field (WGAN-GP's follows its own)")
 fig.tight_layout()
 show(fig, OUT / "what_converges.png")
 
