@@ -39,11 +39,13 @@ EXPECTED = {
     "15_numpy_vs_cupy.py": ["timings.png"],
     "16_what_gans_are_used_for.py": ["super_resolution.png", "truncation.png"],
     "17_game_dynamics.py": ["fields.png", "eigenvalues.png", "what_converges.png"],
+    "18_quality_vs_diversity.py": ["quality_vs_diversity.png"],
 }
 # Lessons that read MNIST; only the test files are needed (the lessons fall back to the test split).
 # Lesson 11 prefers Fashion-MNIST (found in the cache or /usr/share/datasets) and falls back to MNIST's test split.
 MNIST = Path(os.environ.get("MINIGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
-NEEDS_MNIST = {"10_mlp_gan_mnist.py", "11_dcgan.py", "12_conditional_gan.py", "16_what_gans_are_used_for.py"}
+NEEDS_MNIST = {"10_mlp_gan_mnist.py", "11_dcgan.py", "12_conditional_gan.py", "16_what_gans_are_used_for.py",
+               "18_quality_vs_diversity.py"}
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
