@@ -15,6 +15,12 @@ uniform, the classes covered and the classifier score, beside their calibration:
 scores of as many real training images (the floor of the distance) and of uniform noise in
 [-1, 1] (its ceiling).
 
+Both: precision and recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020)
+and KID with its standard error (:func:`minigan.measure.metrics.prdc`, :func:`~minigan.measure.metrics.kid`),
+in raw coordinates for the toys and in the classifier's features for images; and a third
+calibration column, a *collapse*: 10 real points or images (one per class) repeated, realistic
+(and for images with a perfect class histogram) but with no diversity.
+
 Samples may be 2-D points (N, 2), or images (N, 28, 28), (N, 1, 28, 28) or (N, 784) in
 [-1, 1] or in [0, 255] (recognised by a maximum above 1.5, then rescaled).
 """
