@@ -141,6 +141,9 @@ check(c["high_quality"] > 0.9 and c["precision"] > 0.9 and c["recall"] < 0.05 an
       "the collapse is all quality and no diversity: HQ and precision high, recall and coverage near 0",
       f"HQ {100 * c['high_quality']:.1f}%, precision {100 * c['precision']:.1f}%, recall {100 * c['recall']:.1f}%, "
       f"coverage {100 * c['coverage']:.1f}%")
+check(v["recall"] - v["coverage"] > 0.3, "recall is generous to a GAN that smears between modes: its samples' "
+      "balls are wide and swallow real points, while coverage, which uses only the real balls, stays low",
+      f"vanilla: recall {100 * v['recall']:.1f}%, coverage {100 * v['coverage']:.1f}%")
 gan_cov = max(toy[n]["coverage"] for n in ("vanilla", "vanilla, truncated (80%)", "PacGAN (pack 4)"))
 check(rd["coverage"] > gan_cov, "real data covers more of the data than any of the GANs",
       f"real {100 * rd['coverage']:.1f}%, best GAN row {100 * gan_cov:.1f}%")
