@@ -67,14 +67,14 @@ def run_pair(root: Path, dataset: str, variant: str, epochs: float, seed: int) -
 
 
 def _apart(r: dict[str, Any]) -> str:
-    """Precision, recall, density, coverage and KID (x 1000, with its standard error) as table cells."""
+    """Precision, recall, density, coverage and KID (with its standard error) as table cells."""
     return (f"{100 * r['precision']:.1f}% | {100 * r['recall']:.1f}% | {r['density']:.3f} | "
-            f"{100 * r['coverage']:.1f}% | {1000 * r['kid']:.2f} ± {1000 * r['kid_se']:.2f} |")
+            f"{100 * r['coverage']:.1f}% | {r['kid']:.3g} ± {r['kid_se']:.2g} |")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| data | variant | library | Fréchet distance | classes covered | class KL | classifier score | "
-             "label accuracy | precision | recall | density | coverage | KID x 1000 | training CPU |",
+             "label accuracy | precision | recall | density | coverage | KID | training CPU |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         acc = f"{100 * r['label_accuracy']:.1f}%" if "label_accuracy" in r else ""

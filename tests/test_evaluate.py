@@ -128,6 +128,11 @@ def test_images_are_scored_beside_real_data_and_noise(fake_kmnist, tmp_path, cap
     assert 1.0 <= s["classifier_score"] <= 10.0 and s["class_kl"] >= 0
     assert real["n_samples"] == noise["n_samples"] == 100
     assert noise["fd"] > 3 * max(real["fd"], s["fd"])  # noise is far from the data in the classifier's features
+    # the collapse: 10 training images, 10 times each (this 2-epoch classifier misreads most of them, so the
+    # histogram is only made of multiples of 10), and no recall
+    col = m["calibration"]["collapse"]
+    assert sum(col["histogram"]) == 100 and all(h % 10 == 0 for h in col["histogram"])
+    assert col["recall"] == 0.0 and col["coverage"] < real["coverage"]
     for word in ("Fréchet distance", "classes covered", "class KL", "classifier score", "real data", "noise"):
         assert word in out
     # the same images as floats (N, 1, 28, 28) in [-1, 1] get the same scores (the classifier now from the cache)
@@ -160,6 +165,23 @@ def test_images_are_scored_beside_real_data_and_noise(fake_kmnist, tmp_path, cap
     assert code == 0 and cli["samples"]["label_accuracy"] == m["samples"]["label_accuracy"]
     assert cli["labels_file"] == str(tmp_path / "y.npy") and cli["classifier"]["protocol"] == "test-8000/2000"
     assert "label accuracy" in out
+
+
+def test_the_image_collapse_takes_one_image_per_class_that_the_classifier_reads_right():
+    """With a reader, each class's pick is an image the reader reads as its class: a perfect histogram."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(200) % 10
+    x = np.arange(200, dtype=np.float32).reshape(200, 1)  # image i is the number i
+
+    def read(a):  # reads image i right only when i >= 100; else says class 0
+        i = a[:, 0].astype(int)
+        return np.where(i >= 100, i % 10, 0)
+
+    c = evaluation._collapse(x, 40, rng, labels, read)
+    assert c.shape == (40, 1) and len(np.unique(c)) == 10
+    picks = np.unique(c[:, 0]).astype(int)  # class 0 is read right everywhere; classes 1-9 only from image 100 on
+    assert all(i >= 100 for i in picks if i % 10) and sorted(i % 10 for i in picks) == list(range(10))
+    assert np.bincount(read(c)).tolist() == [4] * 10
 
 
 def test_as_images_accepts_the_three_layouts_and_both_scales():

@@ -133,12 +133,21 @@ def _apart(feats: np.ndarray, ref: np.ndarray, ref_radii: np.ndarray, seed: int)
     return out
 
 
-def _collapse(x: np.ndarray, n: int, rng: np.random.Generator, labels: np.ndarray | None = None) -> np.ndarray:
-    """n samples that are N_COLLAPSE real ones repeated; with labels, one of each class (a perfect histogram)."""
+def _collapse(x: np.ndarray, n: int, rng: np.random.Generator, labels: np.ndarray | None = None,
+              read: Any = None) -> np.ndarray:
+    """n samples that are N_COLLAPSE real ones repeated. With labels, one of each class, and with ``read``
+    (images -> the classifier's classes) one the classifier reads as its class: a perfect class histogram."""
     if labels is None:
         pick = rng.choice(len(x), N_COLLAPSE, replace=False)
     else:
-        pick = np.array([rng.choice(np.flatnonzero(labels == c)) for c in np.unique(labels)[:N_COLLAPSE]])
+        pick = []
+        for c in np.unique(labels)[:N_COLLAPSE]:
+            mine = rng.permutation(np.flatnonzero(labels == c))[:50]
+            if read is not None:  # the first of 50 that the classifier reads as c (else the first of them)
+                right = mine[read(x[mine]) == c]
+                mine = right if len(right) else mine
+            pick.append(mine[0])
+        pick = np.array(pick)
     return np.resize(x[pick], (n, *x.shape[1:]))  # cycles through the picks: each n / 10 times
 
 
@@ -172,7 +181,7 @@ def _images(x: Any, dataset: str, seed: int, data_dir: str | os.PathLike | None,
     idx = rng.choice(len(split.x_train), n_real, replace=False)
     real = split.x_train[idx]
     noise = rng.uniform(-1.0, 1.0, size=imgs.shape).astype(np.float32)
-    collapse = _collapse(split.x_train, len(imgs), rng, split.y_train)
+    collapse = _collapse(split.x_train, len(imgs), rng, split.y_train, lambda a: clf.probs(a).argmax(1))
     sets = (("samples", imgs), ("real", real), ("noise", noise), ("collapse", collapse))
     # One forward pass per set of images: its features and p(y|x) serve every score below.
     passes = {name: clf.features_and_probs(a) for name, a in sets}
