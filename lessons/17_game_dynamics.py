@@ -421,9 +421,10 @@ pause()
 # %% [markdown]
 # ## What this says about real GANs
 #
-# The Dirac-GAN is one point and two numbers, but its lesson carries: near an equilibrium where D
-# is indifferent, the plain game's Jacobian has (nearly) imaginary eigenvalues, and gradient steps,
-# of any size, with any number of D steps, go round it. A penalty that makes D flat *on the data*
+# The Dirac-GAN is one point and two numbers. Mescheder et al. (2018) argue that its lesson carries
+# to real GANs near an equilibrium where D is indifferent; here it was computed: the plain game's
+# Jacobian has imaginary eigenvalues, and gradient steps, of any size, with any number of D steps,
+# go round the equilibrium. A penalty that makes D flat *on the data*
 # (R1; instance noise does it by smoothing) adds damping to D's row and the spiral turns inward.
 # WGAN-GP's penalty asks for slope 1 along the way between data and samples, which is not 0 at the
 # equilibrium; in this game it leaves no point where both players can rest. The trainer has R1 as
