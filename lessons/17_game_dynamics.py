@@ -388,7 +388,8 @@ ax = fig.add_subplot(1, 2, 1)
 for name, path in runs.items():
     ax.semilogy(distance(path), lw=1.2, label=name)
 ax.axhline(1e-3, color="k", lw=0.8, ls=":")
-ax.set(xlabel="step", ylabel="distance to the equilibrium (0, 0)", title=f"η = {ETA} unless stated; from (1, 1)")
+ax.set(xlabel="step", ylabel="distance to the equilibrium (0, 0)", ylim=(1e-8, 10),
+       title=f"η = {ETA} unless stated; from (1, 1); cut at 1e-8")
 ax.legend(fontsize=8)
 ax = fig.add_subplot(1, 2, 2)
 vt, vp = field("minimax", T.ravel(), P.ravel())
