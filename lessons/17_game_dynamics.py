@@ -69,7 +69,7 @@ class DiracG(Module):
 
     def __init__(self, theta) -> None:
         super().__init__()
-        self.theta = Parameter(np.asarray(theta, F64).reshape(-1, 1))
+        self.theta = Parameter(minigan.tensor(np.asarray(theta, F64).reshape(-1, 1)).data)  # on the backend
 
     def forward(self, z):
         return minigan.zeros(z.shape[0], 1, dtype=F64) + self.theta
@@ -80,7 +80,7 @@ class DiracD(Module):
 
     def __init__(self, psi) -> None:
         super().__init__()
-        self.psi = Parameter(np.asarray(psi, F64).reshape(-1, 1))
+        self.psi = Parameter(minigan.tensor(np.asarray(psi, F64).reshape(-1, 1)).data)
 
     def forward(self, x):
         return x * self.psi
@@ -94,11 +94,9 @@ def field(loss, theta, psi, r1=0.0, gp=0.0, noise=None, create_graph=False):
     """
     th = theta if isinstance(theta, minigan.Tensor) else minigan.tensor(np.asarray(theta, F64).reshape(-1, 1),
                                                                          requires_grad=True)
-    D = DiracD(np.zeros(th.shape[0]))
+    D = DiracD(np.zeros(th.shape[0]) if isinstance(psi, minigan.Tensor) else psi)
     if isinstance(psi, minigan.Tensor):
         D.psi = psi
-    else:
-        D.psi.data[...] = np.asarray(psi, F64).reshape(-1, 1)
     p = th.shape[0]
     real, fake = minigan.zeros(p, 1, dtype=F64), th
     if noise is not None:
@@ -232,7 +230,7 @@ NOISE = {"noise": (eps, rng.permutation(eps))}
 
 def jacobian(loss, at=(0.0, 0.0), **kw):
     th = minigan.tensor(np.array([[at[0]]], F64), requires_grad=True)
-    ps = Parameter(np.array([[at[1]]], F64))
+    ps = Parameter(minigan.tensor(np.array([[at[1]]], F64)).data)
     vt, vp = field(loss, th, ps, create_graph=True, **kw)
     rows = [minigan.grad(minigan.sum(v), [th, ps]) for v in (vt, vp)]
     return np.array([[0.0 if g is None else g.item() for g in row] for row in rows])

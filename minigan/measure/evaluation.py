@@ -138,7 +138,7 @@ def _collapse(x: np.ndarray, n: int, rng: np.random.Generator, labels: np.ndarra
     """n samples that are N_COLLAPSE real ones repeated. With labels, one of each class, and with ``read``
     (images -> the classifier's classes) one the classifier reads as its class: a perfect class histogram."""
     if labels is None:
-        pick = rng.choice(len(x), N_COLLAPSE, replace=False)
+        pick = rng.choice(len(x), min(N_COLLAPSE, len(x)), replace=False)  # fewer only for a handful of samples
     else:
         pick = []
         for c in np.unique(labels)[:N_COLLAPSE]:
