@@ -66,6 +66,10 @@ def run_pair(root: Path, dataset: str, variant: str, epochs: float, seed: int) -
     return rows
 
 
+CALIBRATION = {"real": "real training images (calibration)", "noise": "uniform noise (calibration)",
+               "collapse": "10 real images, one per class, repeated (calibration)"}
+
+
 def _apart(r: dict[str, Any]) -> str:
     """Precision, recall, density, coverage and KID (with its standard error) as table cells."""
     return (f"{100 * r['precision']:.1f}% | {100 * r['recall']:.1f}% | {r['density']:.3f} | "
@@ -87,10 +91,6 @@ def table(rows: list[dict[str, Any]]) -> str:
             lines.append(f"| {dataset} | {CALIBRATION[name]} | | {c['fd']:.1f} | {c['classes_covered']} / "
                          f"{c['n_classes']} | {c['class_kl']:.3f} | {c['classifier_score']:.2f} | | {_apart(c)} |")
     return "\n".join(lines)
-
-
-CALIBRATION = {"real": "real training images (calibration)", "noise": "uniform noise (calibration)",
-               "collapse": "10 real images, one per class, repeated (calibration)"}
 
 
 def grids(rows: list[dict[str, Any]], path: Path) -> None:

@@ -75,12 +75,13 @@ def toy_quality(samples: Any, dataset: str) -> dict[str, float]:
 COVERED_SHARE = 0.1  # a class is covered when it gets >= 10% of its uniform share (1% of samples for 10 classes)
 
 
-def _features(name: str, a: Any) -> np.ndarray:
+def _features(name: str, a: Any, fn: str = "frechet_distance") -> np.ndarray:
+    """``a`` as float64 (N, d) with N >= 2 and finite values, or a ValueError naming ``fn`` and ``name``."""
     f = np.asarray(a, dtype=np.float64)
     if f.ndim != 2 or len(f) < 2:
-        raise ValueError(f"frechet_distance expects features of shape (N, d) with N >= 2, got {name} of {f.shape}.")
+        raise ValueError(f"{fn} expects features of shape (N, d) with N >= 2, got {name} of {f.shape}.")
     if not np.isfinite(f).all():
-        raise ValueError(f"frechet_distance: {name} holds NaN or infinite values.")
+        raise ValueError(f"{fn}: {name} holds NaN or infinite values.")
     return f
 
 
@@ -190,15 +191,6 @@ KID_BLOCKS = 10
 _CHUNK = 1024  # rows of a distance matrix at once: 1024 x 10,000 float64 is 80 MB
 
 
-def _points(name: str, a: Any, fn: str) -> np.ndarray:
-    x = np.asarray(a, dtype=np.float64)
-    if x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"{fn} expects points of shape (N, d) with N >= 2, got {name} of shape {x.shape}.")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{fn}: {name} holds NaN or infinite values.")
-    return x
-
-
 def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """|a_i - b_j|^2 (len(a), len(b)), as |a|^2 + |b|^2 - 2 a.b, clipped at 0 against rounding."""
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
@@ -211,7 +203,7 @@ def knn_radii(x: Any, k: int = NEAREST_K) -> np.ndarray:
     A point's distance to itself (0) is the first of its sorted distances, so the k-th neighbour is
     at index k; a duplicate of the point counts as a neighbour at distance 0.
     """
-    pts = _points("x", x, "knn_radii")
+    pts = _features("x", x, "knn_radii")
     if not 1 <= k < len(pts):
         raise ValueError(f"knn_radii: k must lie in 1..{len(pts) - 1} for {len(pts)} points, got {k}.")
     out = np.empty(len(pts))
@@ -228,7 +220,7 @@ def prdc(real: Any, fake: Any, k: int = NEAREST_K, real_radii: np.ndarray | None
     ``real_radii`` (knn_radii(real, k)) saves computing them again when one real set scores many.
     Returns {"precision", "recall", "density", "coverage"}: each in [0, 1] but density, which may exceed 1.
     """
-    r, f = _points("real", real, "prdc"), _points("fake", fake, "prdc")
+    r, f = _features("real", real, "prdc"), _features("fake", fake, "prdc")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"prdc: the two sets differ in width, {r.shape} and {f.shape}.")
     r_rad = knn_radii(r, k) if real_radii is None else np.asarray(real_radii, dtype=np.float64)
@@ -269,7 +261,7 @@ def kid(real: Any, fake: Any, blocks: int = KID_BLOCKS, rng: np.random.Generator
     are disjoint, so their estimates are independent and the standard error is honest; fewer points than
     2 per block on either side lower the number of blocks (at least 2 are needed, so 4 points each).
     """
-    r, f = _points("real", real, "kid"), _points("fake", fake, "kid")
+    r, f = _features("real", real, "kid"), _features("fake", fake, "kid")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"kid: the two sets differ in width, {r.shape} and {f.shape}.")
     b = min(int(blocks), len(r) // 2, len(f) // 2)
