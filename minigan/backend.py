@@ -228,3 +228,20 @@ def manual_seed(seed: int) -> np.random.Generator:
 def generator() -> np.random.Generator:
     """The run's random generator. It lives on the host; draws are sent to the device."""
     return _generator
+
+
+@contextlib.contextmanager
+def using_generator(rng: np.random.Generator) -> Iterator[np.random.Generator]:
+    """Inside the block, ``generator()`` is ``rng``; the previous generator is put back after.
+
+    For code that keeps several games in one process (the lab's sessions): each draws its weights,
+    noise and data from a stream of its own, so one session's seed repeats whatever the others do.
+    Not thread-safe: callers that share the process between threads hold one lock around the block.
+    """
+    global _generator
+    saved = _generator
+    _generator = rng
+    try:
+        yield rng
+    finally:
+        _generator = saved

@@ -229,3 +229,16 @@ def test_mlp_run_is_reproducible_on_numpy():
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
     assert 0.0 < float(first[1]) < 1.0  # a mean of probabilities
+
+
+def test_using_generator_swaps_the_runs_generator_for_a_block_and_puts_it_back():
+    outer = backend.manual_seed(5)
+    mine = np.random.default_rng(9)
+    with backend.using_generator(mine) as g:
+        assert g is mine and backend.generator() is mine
+        a = minigan.randn(3).numpy()
+    assert backend.generator() is outer
+    np.testing.assert_array_equal(a, np.random.default_rng(9).standard_normal(3).astype(np.float32))
+    with pytest.raises(RuntimeError), backend.using_generator(np.random.default_rng(1)):
+        raise RuntimeError
+    assert backend.generator() is outer

@@ -318,3 +318,36 @@ def test_a_d_step_with_r1_adds_exactly_the_penalty_gradient():
         expected = np.zeros_like(a) if g is None else -0.1 * g.data
         np.testing.assert_allclose(a - b, expected, rtol=1e-7, atol=1e-12)
     assert any(np.abs(a - b).max() > 1e-6 for a, b in zip(moved[3.0], moved[0.0]))
+
+
+@pytest.mark.parametrize("loss", list(gan.LOSSES))
+def test_g_direction_is_minus_the_gradient_of_each_samples_term_of_gs_loss(loss):
+    """Central differences on L(x) = g_loss(D(x)) times B, in float64: row i is -B dL/dx_i."""
+    G, D = models.build("mlp", (2,), z_dim=3, width=8)
+    G, D = G.double(), D.double()
+    g = gan.GAN(G, D, optim.Adam(G.parameters()), optim.Adam(D.parameters()), loss=loss)
+    x = np.random.default_rng(0).standard_normal((5, 2))
+    got = g.g_direction(x)
+
+    def L(x):
+        with minigan.no_grad():
+            return float(g.loss.g(D(minigan.tensor(x))).data) * len(x)
+
+    h, want = 1e-6, np.zeros_like(x)
+    for i in range(5):
+        for j in range(2):
+            e = np.zeros_like(x)
+            e[i, j] = h
+            want[i, j] = -(L(x + e) - L(x - e)) / (2 * h)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    assert all(p.grad is None for p in D.parameters())  # D fixed: its weights collected nothing
+
+
+def test_d_at_points_asks_a_packed_d_about_copies_of_each_point():
+    G, D = models.build("mlp", (2,), z_dim=3, width=8, pack=3)
+    g = gan.GAN(G, D, optim.Adam(G.parameters()), optim.Adam(D.parameters()))
+    x = np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32)
+    got = g.d_at_points(x)
+    want = g.d_probability(minigan.tensor(np.repeat(x, 3, axis=0))).numpy().reshape(-1)
+    assert got.shape == (4,)
+    np.testing.assert_array_equal(got, want)

@@ -497,3 +497,24 @@ def test_build_names_the_conditions():
         models.build("mlp", (2,), n_classes=10, condition="film")
     with pytest.raises(ValueError, match="give n_classes too"):
         models.dcgan(projection=True)
+
+
+def test_mlp_depth_and_ds_own_width_and_depth():
+    G, D = models.mlp((2,), z_dim=3, hidden=8, depth=3, d_hidden=5, d_depth=1)
+    g_lin = [m for m in G.body if isinstance(m, nn.Linear)]
+    d_lin = [m for m in D.body if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in g_lin] == [(3, 8), (8, 8), (8, 8), (8, 2)]
+    assert [(m.in_features, m.out_features) for m in d_lin] == [(2, 5), (5, 1)]
+    assert sum(isinstance(m, nn.LeakyReLU) for m in G.body) == 3
+    assert G(minigan.randn(4, 3)).shape == (4, 2) and D(minigan.randn(4, 2)).shape == (4, 1)
+    with pytest.raises(ValueError, match="`d_depth` must be at least 1, got 0."):
+        models.mlp((2,), depth=2, d_depth=0)
+
+
+def test_mlp_at_its_default_depth_keeps_the_layout_checkpoints_name():
+    """depth 2 is the layout every saved run has: the same parameter names and shapes as before."""
+    G, D = models.build("mlp", (2,), z_dim=4, width=6)
+    assert [(k, p.shape) for k, p in G.named_parameters()] == [
+        ("body.0.weight", (6, 4)), ("body.0.bias", (6,)), ("body.2.weight", (6, 6)), ("body.2.bias", (6,)),
+        ("body.4.weight", (2, 6)), ("body.4.bias", (2,))]
+    assert [k for k, _ in D.named_parameters()] == [f"body.{i}.{w}" for i in (1, 3, 5) for w in ("weight", "bias")]

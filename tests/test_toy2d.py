@@ -69,3 +69,43 @@ def test_bad_input():
     with pytest.raises(ValueError, match="must be >= 0"):
         sample("ring8", -1)
     assert sample("ring8", 0).shape == (0, 2)
+
+
+@pytest.mark.parametrize("name", ["moons", "spiral", "gaussian"])
+def test_the_shapes_are_seeded_float32_and_inside_the_labs_square(name):
+    from minigan.data import sample_shape
+
+    a = sample_shape(name, 4000, np.random.default_rng(0))
+    assert a.shape == (4000, 2) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, sample_shape(name, 4000, np.random.default_rng(0)))
+    assert np.abs(a).max() < 1.5
+
+
+def test_the_shapes_are_the_curves_they_say():
+    from minigan.data import sample_shape
+
+    rng = np.random.default_rng(1)
+    g = sample_shape("gaussian", 20000, rng).astype(np.float64)
+    np.testing.assert_allclose(g.mean(0), [0.5, 0.25], atol=0.01)
+    np.testing.assert_allclose(g.std(0), [0.25, 0.25], rtol=0.03)
+    m = sample_shape("moons", 20000, rng).astype(np.float64) / 0.6 + np.array([0.5, 0.25])
+    # every point lies near one of the two unit half circles, centres (0, 0) and (1, 0.5)
+    r = np.minimum(abs(np.hypot(*m.T) - 1), abs(np.hypot(m[:, 0] - 1, m[:, 1] - 0.5) - 1))
+    assert np.quantile(r, 0.99) < 3 * 0.04 / 0.6 * 1.2
+    s = sample_shape("spiral", 5000, rng).astype(np.float64)
+    t = np.linspace(0, 1, 3000)
+    curve = 1.2 * t[:, None] * np.stack([np.cos(4 * np.pi * t), np.sin(4 * np.pi * t)], 1)
+    off = np.sqrt(((s[:, None] - curve[None]) ** 2).sum(-1)).min(1)  # distance to the noiseless arm
+    assert np.quantile(off, 0.99) < 3.5 * 0.02 and np.median(off) > 0.005
+
+
+def test_drawn_points_are_a_drawn_point_plus_noise_and_bad_points_say_so():
+    from minigan.data import sample_points
+
+    pts = np.array([[0.0, 0.0], [1.0, -1.0]])
+    x = sample_points(pts, 5000, np.random.default_rng(2), std=0.05).astype(np.float64)
+    nearest = np.linalg.norm(x[:, None] - pts[None], axis=-1).argmin(1)
+    assert abs(nearest.mean() - 0.5) < 0.03
+    np.testing.assert_allclose((x - pts[nearest]).std(0), [0.05, 0.05], rtol=0.05)
+    with pytest.raises(ValueError, match="non-empty list of \\(x, y\\) pairs, got shape \\(0,\\)"):
+        sample_points([], 3)

@@ -32,7 +32,7 @@ from minigan.data.datasets import (
 from minigan.data.errors import DataError, DataNotFoundError
 from minigan.data.idx import read_idx, write_idx
 from minigan.data.loader import DataLoader
-from minigan.data.toy2d import TOY_DATASETS, modes, sample, toy_scale
+from minigan.data.toy2d import TOY_DATASETS, TOY_SHAPES, modes, sample, sample_points, sample_shape, toy_scale
 
 sample_toy = sample  # a name that says which sample, for `from minigan.data import sample_toy`
 
@@ -41,6 +41,9 @@ __all__ = [
     "SOURCES",
     "DataSource",
     "TOY_DATASETS",
+    "TOY_SHAPES",
+    "sample_shape",
+    "sample_points",
     "toy_scale",
     "DataError",
     "DataNotFoundError",

@@ -161,9 +161,18 @@ def _size(shape: tuple[int, ...]) -> int:
     return int(math.prod(shape))
 
 
+def _hidden_layers(n_in: int, width: int, depth: int) -> list[nn.Module]:
+    """``depth`` times Linear then LeakyReLU(0.2): n_in -> width -> ... -> width."""
+    layers: list[nn.Module] = []
+    for i in range(int(depth)):
+        layers += [nn.Linear(n_in if i == 0 else width, width), nn.LeakyReLU(0.2)]
+    return layers
+
+
 def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int = 256, n_classes: int = 0,
         pack: int = 1, tanh: bool | None = None, projection: bool = False,
-        scale: float = 1.0) -> tuple[Generator, Discriminator]:
+        scale: float = 1.0, depth: int = 2, d_hidden: int | None = None,
+        d_depth: int | None = None) -> tuple[Generator, Discriminator]:
     """The MLP pair for data of ``data_shape`` ((2,) for the toys, (1, 28, 28) for images).
 
     ``tanh`` (default: on for images, off for 2-D points) squashes G's output into [-1, 1].
@@ -171,19 +180,22 @@ def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int 
     (Linear(out, h) first) instead of reading x ⊕ one_hot(y); G still reads z ⊕ one_hot(y).
     ``scale`` s (not 1): G ends with ``nn.Scale(s)`` and D starts with ``nn.Scale(1/s)``, so both
     networks work in units of s, the data's spread (``data.toy_scale``), with unchanged weights.
+    ``depth``: G's hidden layers (each Linear then LeakyReLU(0.2)); ``d_hidden``, ``d_depth``: D's
+    width and hidden layers where they differ from G's ``hidden`` and ``depth``.
     """
     if not scale > 0:
         raise ValueError(f"scale must be a positive number, got {scale}.")
+    d_hidden = hidden if d_hidden is None else d_hidden
+    d_depth = depth if d_depth is None else d_depth
+    for name, value in (("depth", depth), ("d_depth", d_depth), ("hidden", hidden), ("d_hidden", d_hidden)):
+        if int(value) < 1:
+            raise ValueError(f"`{name}` must be at least 1, got {value}.")
     _check_projection(projection, n_classes, pack)
     data_shape = tuple(int(s) for s in data_shape)
     out = _size(data_shape)
     if tanh is None:
         tanh = len(data_shape) > 1
-    g_layers = [
-        nn.Linear(z_dim + n_classes, hidden), nn.LeakyReLU(0.2),
-        nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
-        nn.Linear(hidden, out),
-    ]
+    g_layers = _hidden_layers(z_dim + n_classes, hidden, depth) + [nn.Linear(hidden, out)]
     if tanh:
         g_layers.append(nn.Tanh())
     if scale != 1:
@@ -191,17 +203,12 @@ def mlp(data_shape: tuple[int, ...] = (1, 28, 28), z_dim: int = 64, hidden: int 
     if len(data_shape) > 1:
         g_layers.append(nn.Unflatten(1, data_shape))
     d_in = out if projection else (out + n_classes) * pack
-    d_layers = [
-        nn.Flatten(),
-        nn.Linear(d_in, hidden), nn.LeakyReLU(0.2),
-        nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
-        nn.Linear(hidden, 1),
-    ]
+    d_layers = [nn.Flatten(), *_hidden_layers(d_in, d_hidden, d_depth), nn.Linear(d_hidden, 1)]
     if scale != 1:
         d_layers.insert(1, nn.Scale(1 / scale))
     G = Generator(nn.Sequential(*g_layers), z_dim, data_shape, n_classes)
     if projection:
-        D = ProjectionDiscriminator(nn.Sequential(*d_layers[:-1]), d_layers[-1], data_shape, n_classes, hidden)
+        D = ProjectionDiscriminator(nn.Sequential(*d_layers[:-1]), d_layers[-1], data_shape, n_classes, d_hidden)
     else:
         D = Discriminator(nn.Sequential(*d_layers), data_shape, n_classes, pack)
     return G, D
@@ -257,16 +264,18 @@ CONDITIONS = ("projection", "concat")
 
 
 def build(name: str, data_shape: tuple[int, ...], z_dim: int = 64, width: int | None = None, n_classes: int = 0,
-          pack: int = 1, scale: float = 1.0, condition: str = "concat") -> tuple[Generator, Discriminator]:
+          pack: int = 1, scale: float = 1.0, condition: str = "concat", depth: int = 2, d_width: int | None = None,
+          d_depth: int | None = None) -> tuple[Generator, Discriminator]:
     """``build("mlp" | "dcgan", data_shape, ...)``; ``width`` is the MLP's hidden size or the DCGAN's w;
-    ``scale``: see :func:`mlp` (the MLP only); ``condition`` (with ``n_classes``): how D hears the label,
-    ``"projection"`` or ``"concat"`` (one-hot ⊕ x for the MLP, a label channel for the DCGAN)."""
+    ``scale``, ``depth``, ``d_width`` and ``d_depth``: see :func:`mlp` (the MLP only); ``condition``
+    (with ``n_classes``): how D hears the label, ``"projection"`` or ``"concat"`` (one-hot ⊕ x for the
+    MLP, a label channel for the DCGAN)."""
     if condition not in CONDITIONS:
         raise ValueError(f"unknown `condition` {condition!r}: choose one of {', '.join(CONDITIONS)}.")
     projection = bool(n_classes) and condition == "projection"
     if name == "mlp":
         return mlp(data_shape, z_dim, hidden=width or 256, n_classes=n_classes, pack=pack, scale=scale,
-                   projection=projection)
+                   projection=projection, depth=depth, d_hidden=d_width, d_depth=d_depth)
     if name == "dcgan":
         return dcgan(data_shape, z_dim, width=width or 64, n_classes=n_classes, pack=pack, projection=projection)
     raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}.")

@@ -55,7 +55,8 @@ def build_gan(cfg: dict[str, Any], data_shape: tuple[int, ...], n_classes: int =
     scale = toy_scale(cfg["dataset"]) if cfg.get("standardize") else 1.0
     # A conditional run recorded before `condition` existed was trained with concatenation.
     G, D = models.build(cfg["model"], data_shape, z_dim=cfg["z_dim"], width=cfg.get("width"), n_classes=n_classes,
-                        pack=cfg.get("pack", 1), scale=scale, condition=cfg.get("condition") or "concat")
+                        pack=cfg.get("pack", 1), scale=scale, condition=cfg.get("condition") or "concat",
+                        depth=cfg.get("depth", 2), d_width=cfg.get("d_width"), d_depth=cfg.get("d_depth"))
     betas = (cfg["beta1"], cfg.get("beta2", 0.999))
     opt = cfg.get("optimizer", "adam")
     lr_d = cfg.get("d_lr") or cfg["lr"]  # D's own rate where the run gives one (`d_lr`)
@@ -305,11 +306,7 @@ class Run:
 
     def d_field(self, points: np.ndarray) -> np.ndarray:
         """D's P(real) at 2-D points (M, 2) (a critic's raw score squashed to (0, 1) by a sigmoid)."""
-        pack = self.cfg.get("pack", 1)
-        if pack > 1:  # a packed D judges m samples at once: show its belief about m copies of each point
-            points = np.repeat(points, pack, axis=0)
-        out = self.gan.d_probability(Tensor(backend.current().asarray(points.astype(np.float32))))
-        p = backend.to_numpy(out.data).reshape(-1)
+        p = self.gan.d_at_points(points)
         return p if self.gan.loss.probability else 1.0 / (1.0 + np.exp(-p))
 
     def _field_args(self) -> dict[str, Any]:

@@ -320,6 +320,37 @@ class GAN:
             out = self._D(x, y)
             return ops.sigmoid(out) if self.loss.probability else out
 
+    def d_at_points(self, x: Any) -> np.ndarray:
+        """D's belief about each single sample, on the host: x (M, ...) -> (M,).
+
+        ``d_probability`` of each x_i (P(real) for the BCE losses, the raw score otherwise). A packed D
+        (PacGAN) judges m samples at once; its belief about x_i is its output on m copies of x_i.
+        """
+        x = np.asarray(backend.to_numpy(x), dtype=self._dtype())
+        pack = getattr(self.D, "pack", 1)
+        if pack > 1:
+            x = np.repeat(x, pack, axis=0)
+        out = self.d_probability(Tensor(backend.current().asarray(x)))
+        return backend.to_numpy(out.data).reshape(-1)
+
+    def g_direction(self, fake: Any) -> np.ndarray:
+        """Where G's loss pushes each generated point, on the host: -dL/dx_i for x = fake (M, ...) -> (M, ...).
+
+        L = g_loss(D(x)), the loss ``g_step`` descends, with D fixed; it averages over D's B outputs
+        (B = M, or M / m for a packed D), so the gradient is multiplied by B: each row is then the
+        pull of its own sample's term, whatever M. A G step moves G(z_i) along row i (through G's
+        Jacobian, to first order): GAN Lab's arrows. Unconditional GANs; M a multiple of the pack.
+        """
+        x = Tensor(backend.current().asarray(np.asarray(backend.to_numpy(fake), dtype=self._dtype())))
+        x.requires_grad_()
+        with frozen(self.D), evaluating(self.D):
+            out = self._D(x, None)
+            (g,) = grad(self.loss.g(out), [x])
+        return backend.to_numpy(g.data) * -float(out.shape[0])
+
+    def _dtype(self) -> Any:
+        return backend.to_numpy(next(iter(self.G.parameters())).data[:0]).dtype
+
     # ---- checkpoints
 
     def state_dict(self) -> dict[str, Any]:
