@@ -26,13 +26,18 @@ MAY_IMPORT = {
     "gan": {"backend", "autograd", "library", "data", "measure", "gan"},
     "classroom": {"classroom"},  # the kit reads the library's source; it imports none of it
     "cli": {"backend", "autograd", "library", "data", "measure", "gan"},  # what the doors share
-    "door": {"backend", "autograd", "library", "data", "measure", "gan", "cli"},  # never another door
+    "lab": {"backend", "autograd", "library", "data", "measure", "gan", "lab"},  # session state, API, page
+    "door": {"backend", "autograd", "library", "data", "measure", "gan", "cli", "lab"},  # never another door
 }
 
 
 def layer_of(dotted: str) -> str:
     """The layer of a module named ``minigan.x.y`` (or the package ``minigan`` itself: the library's face)."""
     parts = dotted.split(".")[1:]
+    if parts[:2] == ["lab", "__main__"]:
+        return "door"  # python -m minigan.lab
+    if parts[:1] == ["lab"]:
+        return "lab"
     if not parts or parts[0] in FLAT_LIBRARY:
         return "library"
     if parts[0] in ("autograd", "data", "measure", "gan", "classroom", "backend", "cli"):

@@ -1,0 +1,392 @@
+"""One student's game in the lab: its settings, checked; its GAN; the views the page draws.
+
+A ``Session`` is a 2-D GAN built by the trainer's own ``build_gan`` from the settings below, and
+every step it takes is the trainer's: ``GAN.d_step`` (one D step), ``GAN.g_step`` (one G step) and
+``GAN.train_step`` (k D steps, then one G step: an iteration). What it adds is only what a page
+needs to draw the game: a fixed sample of real points and of z, D's belief on a grid, where G's
+loss pushes each generated point (``GAN.g_direction``), how G bends a grid of z, the losses over
+the steps, and PacGAN's modes covered and high-quality share (``minigan.measure.toy_quality``) on
+the mixtures.
+
+Each session draws its weights, noise and data from a random stream of its own
+(``backend.using_generator``), so a seed repeats its game whatever other sessions do. ``Sessions``
+keeps at most ``MAX_SESSIONS`` of them, and every setting has a bounded range, so the memory a lab
+can take is bounded too.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from minigan import backend
+from minigan.autograd import no_grad, tensor
+from minigan.data import TOY_DATASETS, TOY_SHAPES, modes, sample, sample_points, sample_shape
+from minigan.gan import config, trainer
+from minigan.gan.run import build_gan
+from minigan.measure.metrics import toy_quality
+
+__all__ = ["LabError", "Session", "Sessions", "SETTINGS", "DATASETS", "check_settings", "defaults",
+           "loss_defaults", "MAX_SESSIONS"]
+
+DATASETS = (*TOY_DATASETS, *TOY_SHAPES, "drawn")
+MAX_SESSIONS = 8  # sessions kept at once; the least recently used one is closed to make room
+MAX_POINTS = 1000  # points a student may draw
+MAX_COUNT = 100  # steps one request may ask for
+N_REAL = 500  # real points drawn on the page (a fixed sample)
+N_SHOWN = 480  # generated points drawn (and their arrows); a multiple of every pack size up to 6 and 8
+N_QUALITY = 2500  # samples scored by toy_quality (PacGAN's protocol)
+FIELD = 48  # D's belief is drawn on a FIELD x FIELD grid
+Z_LINES, Z_POINTS, Z_RANGE = 11, 41, 2.0  # G's map of z: lines over z in [-2, 2]^2
+HISTORY = 1000  # rows of the loss history kept; past that every other row is dropped
+DRAWN_BOX = 1.5  # drawn points lie in [-1.5, 1.5]^2, the view of every set but grid25
+
+
+class LabError(ValueError):
+    """A request the lab cannot carry out, in one sentence the page shows. ``status``: its HTTP code."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of the page: its label, kind ("int", "float", "choice", "points"), range and default."""
+
+    label: str
+    kind: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "points":
+            return f"a list of 1 to {MAX_POINTS} [x, y] pairs in [-{DRAWN_BOX}, {DRAWN_BOX}]"
+        if self.kind == "int":
+            return f"a whole number from {int(self.low)} to {int(self.high)}"
+        return f"a number from {self.low:g} to {self.high:g}"
+
+
+# The lab's settings. The model is the trainer's MLP (G and D each `depth` hidden layers of `width`
+# LeakyReLUs), small by default so that the page plays fast on a laptop's CPU, with z in 2-D so that
+# G's map of z can be drawn as a grid. Losses, learning rates, k, pack, R1, the gradient penalty,
+# weight clipping and unrolling are the trainer's own.
+SETTINGS: dict[str, Setting] = {
+    "dataset": Setting("data", "choice", "ring8", choices=DATASETS,
+                       help="ring8 and grid25 are the PacGAN mixtures; drawn is what you click on the plot"),
+    "points": Setting("drawn points", "points", [], help="the points of the drawn set"),
+    "loss": Setting("loss", "choice", "nonsaturating", choices=tuple(trainer.LOSSES)),
+    "z_dim": Setting("z dimension", "int", 2, 1, 16, help="2 draws G's map of z as a grid"),
+    "g_width": Setting("G width", "int", 64, 1, 512),
+    "g_depth": Setting("G hidden layers", "int", 2, 1, 4),
+    "d_width": Setting("D width", "int", 64, 1, 512),
+    "d_depth": Setting("D hidden layers", "int", 2, 1, 4),
+    "g_lr": Setting("G learning rate", "float", 1e-3, 1e-6, 1.0),
+    "d_lr": Setting("D learning rate", "float", 1e-3, 1e-6, 1.0),
+    "d_steps": Setting("D steps per G step (k)", "int", 1, 1, 10),
+    "batch_size": Setting("batch size", "int", 128, 8, 1024),
+    "pack": Setting("pack (PacGAN)", "int", 1, 1, 8, help="D judges this many samples at once"),
+    "r1": Setting("R1 penalty (gamma)", "float", 0.0, 0.0, 100.0, help="0 = off"),
+    "gp_weight": Setting("gradient penalty (lambda)", "float", 0.0, 0.0, 100.0, help="0 = off"),
+    "clip": Setting("weight clipping", "float", 0.0, 0.0, 1.0, help="0 = off; WGAN's recipe uses 0.01"),
+    "unroll": Setting("unrolled D steps", "int", 0, 0, 10, help="0 = off"),
+    "seed": Setting("seed", "int", 0, 0, 2**31 - 1),
+}
+
+# The settings a loss's recipe decides (the trainer's RECIPES), shown on the page when the loss changes.
+_RECIPE_KEYS = {"lr": "g_lr", "d_steps": "d_steps", "gp_weight": "gp_weight", "clip": "clip"}
+
+
+def _base(dataset: str) -> str:
+    """The mixture whose recipes a lab set takes: grid25 its own, every other set ring8's (same square)."""
+    return "grid25" if dataset == "grid25" else "ring8"
+
+
+def loss_defaults(loss: str, dataset: str = "ring8") -> dict[str, Any]:
+    """The lab settings the trainer's recipe for ``loss`` on this data gives (its RECIPES rows)."""
+    cfg = config.resolve({"dataset": _base(dataset), "loss": loss})
+    out = {ours: cfg.get(theirs) or 0.0 for theirs, ours in _RECIPE_KEYS.items()}
+    out["d_lr"] = out["g_lr"]
+    out["d_steps"] = int(cfg["d_steps"])
+    return out
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting at its default."""
+    return {k: (list(s.default) if s.kind == "points" else s.default) for k, s in SETTINGS.items()}
+
+
+def _check_one(key: str, value: Any) -> Any:
+    s = SETTINGS[key]
+    what = f"{s.label} `{key}` must be {s.describe()}, got {_show(value)}."
+    if s.kind == "choice":
+        if not isinstance(value, str) or value not in s.choices:
+            raise LabError(what)
+        return value
+    if s.kind == "points":
+        if not isinstance(value, list) or len(value) > MAX_POINTS:
+            raise LabError(what)
+        points = []
+        for p in value:
+            if not (isinstance(p, list) and len(p) == 2 and all(_is_number(c) for c in p)
+                    and all(abs(c) <= DRAWN_BOX for c in p)):
+                raise LabError(f"{s.label} `{key}` must be {s.describe()}; one of them is {_show(p)}.")
+            points.append([float(p[0]), float(p[1])])
+        return points
+    if s.kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if isinstance(value, float) and value.is_integer():
+            value, ok = int(value), True  # JSON has one kind of number: 2.0 is 2
+    else:
+        ok = _is_number(value)
+    if not ok or not (s.low <= value <= s.high):
+        raise LabError(what)
+    return int(value) if s.kind == "int" else float(value)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_settings(given: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``base`` (default: the defaults) with the settings ``given`` (a dict) checked and applied.
+
+    Raises LabError, one sentence naming the setting, its label, its range and the value, for an
+    unknown setting, a value of the wrong type or out of range, a drawn set with no points, or a
+    batch that is not a whole number of packs.
+    """
+    if not isinstance(given, dict):
+        raise LabError(f"the settings must be a JSON object of name: value pairs, got {_show(given)}.")
+    out = dict(defaults() if base is None else base)
+    for key, value in given.items():
+        if key not in SETTINGS:
+            raise LabError(f"there is no setting {_show(key)}: the settings are {', '.join(SETTINGS)}.")
+        out[key] = _check_one(key, value)
+    if out["dataset"] == "drawn" and not out["points"]:
+        raise LabError("the drawn set has no points yet: click on the plot to draw some, then train on them.")
+    if out["batch_size"] % out["pack"]:
+        raise LabError(f"batch size `batch_size` ({out['batch_size']}) must be a whole number of packs of "
+                       f"`pack` ({out['pack']}) samples.")
+    return out
+
+
+def _rounded(a: Any, digits: int = 4) -> list[Any]:
+    """A host array as nested lists for JSON, rounded; non-finite values (a diverged G) become 0."""
+    a = np.nan_to_num(np.asarray(a, dtype=np.float64), nan=0.0, posinf=1e6, neginf=-1e6)
+    return np.round(a, digits).tolist()
+
+
+class Session:
+    """One game: the trainer's GAN for ``settings``, its data, and the state the page draws."""
+
+    def __init__(self, settings: dict[str, Any], sid: str | None = None) -> None:
+        self.id = sid or secrets.token_hex(8)
+        self.settings = settings
+        self.last_used = time.monotonic()
+        s = settings
+        seed = s["seed"]
+        cfg = config.resolve({
+            "dataset": _base(s["dataset"]), "loss": s["loss"], "z_dim": s["z_dim"], "width": s["g_width"],
+            "depth": s["g_depth"], "d_width": s["d_width"], "d_depth": s["d_depth"], "lr": s["g_lr"],
+            "d_lr": s["d_lr"], "d_steps": s["d_steps"], "batch_size": s["batch_size"], "pack": s["pack"],
+            "r1": s["r1"], "gp_weight": s["gp_weight"], "clip": s["clip"] or None, "unroll": s["unroll"],
+            "seed": seed, "backend": backend.current().name,
+        })
+        self.config = cfg
+        self.rng = np.random.default_rng(seed)  # this session's stream: weights, z and batches
+        with backend.using_generator(self.rng):
+            self.gan = build_gan(cfg, (2,))
+        fixed = np.random.default_rng([seed, 2])  # the fixed z of the views, a stream of its own
+        self.z_shown = self.gan.sample_z(N_SHOWN, generator=fixed)
+        self.z_quality = self.gan.sample_z(N_QUALITY, generator=fixed)
+        self.real = self.data(N_REAL, np.random.default_rng([seed, 3]))
+        self.mixture = s["dataset"] in TOY_DATASETS
+        if s["dataset"] == "grid25":
+            r = float(np.abs(modes("grid25")[0]).max()) + 1.0
+        else:
+            r = DRAWN_BOX
+        self.box = (-r, r)
+        self.iterations = self.d_steps = self.g_steps = 0
+        self.history: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self.stride, self.seen = 1, 0  # keep every stride-th row of the history
+        self.last: dict[str, float] = {k: math.nan for k in self.history}
+
+    def data(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n fresh samples of p_data (n, 2) float32 on the host: the lab's data never runs out."""
+        name = self.settings["dataset"]
+        if name in TOY_DATASETS:
+            return sample(name, n, rng)
+        if name in TOY_SHAPES:
+            return sample_shape(name, n, rng)
+        return sample_points(np.asarray(self.settings["points"]), n, rng)
+
+    def _batches(self):
+        while True:
+            yield self.data(self.settings["batch_size"], self.rng)
+
+    # ---- the steps: the trainer's, nothing else
+
+    def step(self, kind: str, count: int) -> None:
+        """``count`` times: "iteration" (``GAN.train_step``: k D steps then a G step), "d" (``d_step``) or
+        "g" (``g_step``). A NaN or infinite loss stops at that step, with the weights as before it."""
+        n = self.settings["batch_size"]
+        with backend.using_generator(self.rng):
+            for _ in range(count):
+                try:
+                    if kind == "iteration":
+                        numbers = self.gan.train_step(self._batches())
+                        self.iterations += 1
+                        self.d_steps += self.gan.d_steps
+                        self.g_steps += 1
+                    elif kind == "d":
+                        numbers = self.gan.d_step(self.data(n, self.rng))
+                        self.d_steps += 1
+                    else:
+                        numbers = self.gan.g_step(n)
+                        numbers["d_fake"] = numbers.pop("d_fake_g")
+                        self.g_steps += 1
+                except trainer.NonFiniteLossError as e:
+                    said = str(e).replace("the learning rate `lr`", "the learning rates")
+                    raise LabError(said.replace("`loss`", "loss").rstrip(".") + ", then press reset.") from None
+                self._record(numbers)
+
+    def _record(self, numbers: dict[str, float]) -> None:
+        self.last.update({k: v for k, v in numbers.items() if k in self.last})
+        self.seen += 1
+        if (self.seen - 1) % self.stride:
+            return
+        for k, rows in self.history.items():
+            rows.append(self.last[k])
+        if len(self.history["d_loss"]) >= HISTORY:  # keep the whole game in HISTORY rows: halve it
+            for k in self.history:
+                self.history[k] = self.history[k][::2]
+            self.stride *= 2
+
+    # ---- what the page draws
+
+    def _generate(self, z: Any) -> np.ndarray:
+        return backend.to_numpy(self.gan.generate(z).data)
+
+    def z_map(self) -> dict[str, Any]:
+        """How G bends z: for z of 2 or more dimensions, the lines of a grid over z in [-2, 2]^2 (the
+        first two coordinates; the others 0: a slice) mapped by G; for 1-D z, the curve G(z), z in [-3, 3]."""
+        zd = self.gan.z_dim
+        dtype = self.gan._dtype()
+        if zd == 1:
+            z = np.linspace(-3.0, 3.0, 4 * Z_POINTS)[:, None]
+            lines = [z]
+        else:
+            t = np.linspace(-Z_RANGE, Z_RANGE, Z_POINTS)
+            lines = []
+            for c in np.linspace(-Z_RANGE, Z_RANGE, Z_LINES):
+                for axis in (0, 1):
+                    z = np.zeros((Z_POINTS, zd))
+                    z[:, axis], z[:, 1 - axis] = t, c
+                    lines.append(z)
+        flat = np.concatenate(lines).astype(dtype)
+        x = self._generate(tensor(backend.current().asarray(flat)))
+        per = len(lines[0])
+        kind = "curve" if zd == 1 else ("grid" if zd == 2 else "slice")
+        return {"kind": kind, "lines": [_rounded(x[i * per:(i + 1) * per], 3) for i in range(len(lines))]}
+
+    def field(self) -> dict[str, Any]:
+        """D's belief on a FIELD x FIELD grid over the view (row 0 at the bottom)."""
+        lo, hi = self.box
+        t = np.linspace(lo, hi, FIELD)
+        gx, gy = np.meshgrid(t, t)  # gy varies along rows: row i is y = t[i]
+        values = self.gan.d_at_points(np.stack([gx.ravel(), gy.ravel()], 1))
+        probability = self.gan.loss.probability
+        finite = values[np.isfinite(values)]  # a diverged D has none: the page then shows no range
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (math.nan, math.nan)
+        return {"n": FIELD, "values": _rounded(values, 3), "probability": probability, "min": lo, "max": hi,
+                "label": "D(x) = P(real)" if probability else f"{self.settings['loss']} critic's score D(x)"}
+
+    @no_grad()
+    def _shown(self) -> np.ndarray:
+        return self._generate(self.z_shown)
+
+    def state(self) -> dict[str, Any]:
+        """Everything the page draws, as JSON-ready values."""
+        with backend.using_generator(self.rng):
+            fake = self._shown()
+            arrows = self.gan.g_direction(fake)
+            quality = None
+            if self.mixture:
+                q = toy_quality(self._generate(self.z_quality), self.settings["dataset"])
+                quality = {k: q[k] for k in ("modes_covered", "n_modes", "high_quality", "reverse_kl")}
+            out = {
+                "session": self.id, "settings": self.settings, "box": list(self.box),
+                "iterations": self.iterations, "d_steps": self.d_steps, "g_steps": self.g_steps,
+                "real": _rounded(self.real, 3), "fake": _rounded(fake, 3), "arrows": _rounded(arrows, 4),
+                "field": self.field(), "z_map": self.z_map(), "quality": quality,
+                "history": {**{k: _rounded(v) for k, v in self.history.items()}, "stride": self.stride},
+                "backend": backend.current().name,
+            }
+        return out
+
+
+class Sessions:
+    """The lab's sessions by id: at most ``limit``; a new one past that closes the least recently used.
+
+    One lock guards them all: the steps of two tabs take turns (the machine's cores are shared
+    anyway), and ``backend.using_generator`` is never entered by two threads at once.
+    """
+
+    def __init__(self, limit: int = MAX_SESSIONS) -> None:
+        self.limit = int(limit)
+        self.lock = threading.Lock()
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    @staticmethod
+    def _new(settings: dict[str, Any], sid: str | None = None) -> Session:
+        try:
+            return Session(settings, sid)
+        except ValueError as e:  # a combination the trainer refuses, in its own sentence
+            raise LabError(str(e)) from None
+
+    def create(self, settings: dict[str, Any]) -> Session:
+        session = self._new(settings)
+        self._sessions[session.id] = session
+        while len(self._sessions) > self.limit:
+            self._sessions.popitem(last=False)
+        return session
+
+    def replace(self, sid: str, settings: dict[str, Any]) -> Session:
+        """A new game under the same id (new settings, or the same ones for a reset)."""
+        self.get(sid)
+        session = self._new(settings, sid)
+        self._sessions[sid] = session
+        return session
+
+    def get(self, sid: str) -> Session:
+        session = self._sessions.get(sid)
+        if session is None:
+            raise LabError("this session has ended (the lab keeps the "
+                           f"{self.limit} most recently used, and forgets all when it restarts): "
+                           "reload the page to start a new one.", status=404)
+        self._sessions.move_to_end(sid)
+        session.last_used = time.monotonic()
+        return session
+
+    def close(self, sid: str) -> None:
+        self._sessions.pop(sid, None)
