@@ -280,3 +280,22 @@ def test_compare_backends_measures_the_largest_relative_difference():
     assert compare_backends.rel_diff("1.38778", "1.38779") == pytest.approx(1e-5 / 1.38779)
     assert compare_backends.rel_diff("nan", "1") == float("inf")
     assert not compare_backends.compare(rows(("1", "1")), rows(("1", "1"), ("1", "1")))["same_length"]
+
+
+# ---- benchmarks/bench_lab.py: the lab's iterations per second through its API
+
+
+def test_bench_lab_quick_prints_a_row_for_every_path():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_lab.py"), "--quick", "--threads", "1",
+                           "--no-torch", "--no-browser"], capture_output=True, text=True, timeout=300,
+                          env=harness.thread_env(1))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and not line.startswith("| path")]
+    names = [r.split("|")[1].strip() for r in rows]
+    assert names == ["GAN.train_step alone (no server, no views)",
+                     *(f"the API, {c} per request, as fast as it answers" for c in (1, 5, 20)),
+                     "the API at the page's pace (5 per frame, a frame per 100 ms)"]
+    for r in rows:
+        done, secs, rate = (float(c) for c in r.strip("|").split("|")[1:])
+        assert done >= 1 and secs >= 0.5 and rate == pytest.approx(done / secs, rel=0.05, abs=0.1)
+    assert "the browser row is left out" in proc.stdout and "its row is left out" in proc.stdout

@@ -282,10 +282,10 @@ function drawColorbar() {
     ctx.fillStyle = `rgb(${c[0]},${c[1]},${c[2]})`;
     ctx.fillRect(x, 0, 1, 14);
   }
-  const lo = f.probability ? 0 : f.min, hi = f.probability ? 1 : f.max;
+  const [lo, hi] = f.probability ? ["0", "1"] : [fmt(f.min), fmt(f.max)];
   ctx.fillStyle = "#222"; ctx.font = "12px system-ui, sans-serif";
-  ctx.textAlign = "left"; ctx.fillText(fmt(lo), 0, 28);
-  ctx.textAlign = "right"; ctx.fillText(fmt(hi), w, 28);
+  ctx.textAlign = "left"; ctx.fillText(lo, 0, 28);
+  ctx.textAlign = "right"; ctx.fillText(hi, w, 28);
   ctx.textAlign = "center"; ctx.fillText(f.label + (f.probability ? "" : " (now: low to high)"), w / 2, 28);
 }
 
