@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +158,7 @@ def test_create_step_and_read_a_session(lab_url):
     _, after, _ = call(lab_url, "POST", f"/api/session/{sid}/step", {"kind": "g"})
     assert (after["d_steps"], after["g_steps"]) == (5, 4)
     status, read, _ = call(lab_url, "GET", f"/api/session/{sid}")
-    assert status == 200 and read == after
+    assert status == 200 and after.pop("taken") == 1 and read == after
 
     _, reset, _ = call(lab_url, "POST", f"/api/session/{sid}/reset", {})
     assert reset["session"] == sid and reset["iterations"] == 0 and reset["fake"] == state["fake"]
@@ -215,6 +216,10 @@ BAD_REQUESTS = [
     ("POST", "step", None, b"[1, 2]", 400, "must be a JSON object, not list."),
     ("POST", "step", None, b'{"count": NaN}', 400, "got nan."),
     ("POST", "settings", None, b'{"settings": {"g_lr": Infinity}}', 400, "got inf."),
+    ("POST", "settings", None, b'{"settings": {"g_lr": 1' + b"0" * 400 + b'}}', 400, "got 1000000000"),
+    ("POST", "settings", None, b'{"settings": {"points": [[1' + b"0" * 400 + b', 0]]}}', 400, "one of them is"),
+    ("POST", "step", None, b'{"count": 1' + b"0" * 5000 + b'}', 400, "not JSON that the lab can read (ValueError)."),
+    ("POST", "step", None, b"[" * 30000 + b"]" * 30000, 400, "not JSON that the lab can read (RecursionError)."),
     ("POST", "nothing", {}, None, 404, "there is no such action here"),
     ("PUT", "step", {}, None, 405, "the lab answers GET and POST only, not PUT."),
     ("DELETE", "", None, None, 405, "not DELETE."),
@@ -239,6 +244,25 @@ def test_a_post_that_is_not_json_or_too_large_is_refused(lab_url):
     assert status == 413 and f"the lab takes at most {lab_server.MAX_BODY}." in body["error"]
 
 
+def test_a_step_not_yet_taken_is_null_in_the_history_not_zero(lab_url):
+    sid = new_session(lab_url)["session"]
+    _, state, _ = call(lab_url, "POST", f"/api/session/{sid}/step", {"kind": "d"})
+    assert state["history"]["g_loss"] == [None] and state["history"]["d_loss"][0] > 0
+
+
+def test_a_request_whose_body_never_arrives_frees_its_thread(lab_url, monkeypatch):
+    monkeypatch.setattr(lab_server.Handler, "timeout", 0.5)
+    host, port = lab_url.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{")
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert b" 408 " in answer.split(b"\r\n")[0] and b"the request did not arrive in 0.5 s." in answer
+    assert call(lab_url, "GET", "/api/options")[0] == 200
+
+
 def test_an_unknown_session_says_to_reload(lab_url):
     status, body, _ = call(lab_url, "POST", "/api/session/0123456789abcdef/step", {})
     assert status == 404 and "reload the page to start a new one." in body["error"]
@@ -255,8 +279,10 @@ def test_a_nan_loss_is_reported_and_the_weights_stay(lab_url):
     status, body, _ = call(lab_url, "POST", f"/api/session/{sid}/step", {"kind": "iteration", "count": 2})
     assert status == 400 and body["error"] == ("D's loss became nan; the weights were left as they were before this "
                                                "step: lower the learning rates or try another loss, then press reset.")
+    assert body["state"]["iterations"] == 0  # the answer carries the state to redraw
     status, state, _ = call(lab_url, "GET", f"/api/session/{sid}")  # still drawable: NaN goes out as null
     assert status == 200 and state["iterations"] == 0 and state["field"]["min"] is None
+    assert set(state["field"]["values"]) == {None}
     for p, b in zip(lab_url.sessions.get(sid).gan.G.parameters(), before):
         np.testing.assert_array_equal(p.data, b)
 
@@ -269,7 +295,8 @@ def test_an_error_inside_a_request_is_answered_and_the_server_goes_on(lab_url, m
 
     monkeypatch.setattr(Session, "state", broken)
     status, body, _ = call(lab_url, "GET", f"/api/session/{sid}")
-    assert status == 500 and "the lab failed on this request (KeyError: 'boom')" in body["error"]
+    assert status == 500 and body["error"] == ("the lab failed on this request (KeyError: 'boom'): press reset, "
+                                               "or report this with the line the terminal shows.")
     assert "minigan lab: KeyError at" in capsys.readouterr().err
     monkeypatch.undo()
     assert call(lab_url, "GET", f"/api/session/{sid}")[0] == 200
@@ -505,3 +532,128 @@ def test_the_page_plays_in_a_real_browser(lab_url, tmp_path):
     fake = (abs(r - 0x7B) < 30) & (abs(g - 0x32) < 30) & (abs(b - 0x94) < 30)  # G's points
     real = (abs(r - 0x1A) < 30) & (abs(g - 0x96) < 30) & (abs(b - 0x41) < 30)
     assert tinted.mean() > 0.02 and fake.sum() > 500 and real.sum() > 100
+
+
+def test_a_request_stops_stepping_after_its_time_and_says_how_many_it_took(lab_url, monkeypatch):
+    monkeypatch.setattr(lab, "STEP_SECONDS", 0.0)  # every step is "too long": one is still taken
+    sid = new_session(lab_url)["session"]
+    status, state, _ = call(lab_url, "POST", f"/api/session/{sid}/step", {"kind": "iteration", "count": 50})
+    assert status == 200 and state["taken"] == 1 and state["iterations"] == 1
+    monkeypatch.undo()
+    _, state, _ = call(lab_url, "POST", f"/api/session/{sid}/step", {"kind": "iteration", "count": 4})
+    assert state["taken"] == 4 and state["iterations"] == 5
+
+
+def test_the_largest_session_holds_a_bounded_amount_of_memory():
+    """Every setting at its largest: the arrays a session keeps (weights, optimizer states, the views'
+    fixed z and points) stay under 64 MB, so the lab's MAX_SESSIONS stay under half a gigabyte."""
+    biggest = {k: int(s.high) if s.kind == "int" else s.high for k, s in lab.SETTINGS.items()
+               if s.kind in ("int", "float") and k not in ("seed", "g_lr", "d_lr", "r1", "gp_weight", "clip")}
+    s = Session(check_settings(biggest))
+    held = 0
+    for sd in (s.gan.state_dict()["G"], s.gan.state_dict()["D"]):
+        held += sum(a.nbytes for a in sd.values())
+    for opt in (s.gan.opt_g, s.gan.opt_d):
+        held += sum(v.nbytes for st in opt.state for v in st.values() if hasattr(v, "nbytes"))
+    held += s.z_shown.data.nbytes + s.z_quality.data.nbytes + s.real.nbytes
+    assert 1e6 < held < 64e6
+    assert lab.MAX_SESSIONS * 64e6 <= 0.55e9
+
+
+def test_the_package_ships_the_pages_files():
+    """A wheel (not only an editable install) carries static/: setup.cfg's package_data names it."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    pattern = cfg["options.package_data"]["minigan.lab"].strip()
+    shipped = {p.name for p in (ROOT / "minigan" / "lab").glob(pattern)}
+    assert shipped == {"index.html", "lab.js", "lab.css"} == {name for name, _ in lab_server.FILES.values()}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
+def test_the_door_opens_no_console_browser_where_there_is_no_display():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.Popen([sys.executable, "-m", "minigan.lab"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**env, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    first, second = proc.stdout.readline(), proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert first.startswith("minigan lab: http://127.0.0.1:")
+    assert second.startswith("no display here: open the address above in a browser")
+    assert proc.returncode == 0 and "Traceback" not in err
+
+
+def _server_settings(server, sid):
+    with server.sessions.lock:
+        return dict(server.sessions.get(sid).settings)
+
+
+def _iterations(server, sid):
+    with server.sessions.lock:
+        return server.sessions.get(sid).iterations
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+def test_a_student_in_a_real_browser_loads_a_recipe_is_refused_draws_and_plays(lab_url, tmp_path):
+    """Driven through Chromium's DevTools protocol: real clicks, the page's own event handlers."""
+    from browser import Browser
+
+    with Browser(CHROMIUM) as b:
+        b.open(lab_url.url)
+        sid = b.wait("document.body.dataset.session")
+
+        def choose(key, value):
+            b.js(f"(() => {{ const e = document.getElementById('set-{key}'); e.value = {json.dumps(value)}; "
+                 "e.dispatchEvent(new Event('change')); })()")
+
+        # A loss brings the trainer's recipe for it, on the page and in the game.
+        choose("loss", "wgan")
+        b.wait("document.getElementById('recipe').textContent.startsWith(\"The trainer's recipe for wgan\")")
+        deadline = time.monotonic() + 30
+        while _server_settings(lab_url, sid)["loss"] != "wgan" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = _server_settings(lab_url, sid)
+        assert (got["loss"], got["g_lr"], got["d_lr"], got["d_steps"], got["clip"]) == ("wgan", 5e-5, 5e-5, 5, 0.01)
+        assert float(b.js("document.getElementById('set-g_lr').value")) == 5e-5
+
+        # A refused value: its sentence is shown and the form goes back to the game's setting.
+        choose("g_lr", "-3")
+        message = b.wait("!document.getElementById('error').hidden && document.getElementById('error').textContent")
+        assert message == "G learning rate `g_lr` must be a number from 1e-06 to 1, got -3."
+        b.wait("document.getElementById('set-g_lr').value !== '-3'")
+        assert float(b.js("document.getElementById('set-g_lr').value")) == 5e-5
+        assert _server_settings(lab_url, sid)["g_lr"] == 5e-5
+
+        # Drawing: no points yet is said; three clicks on the plot, then a game on them.
+        choose("dataset", "drawn")
+        assert "the drawn set has no points yet" in b.wait("document.getElementById('error').textContent")
+        left, top, w, h = b.js("(() => { const r = document.getElementById('data').getBoundingClientRect(); "
+                               "return [r.left, r.top, r.width, r.height]; })()")
+        for fx, fy in ((0.25, 0.25), (0.75, 0.75), (0.5, 0.5)):
+            b.click_at(left + fx * w, top + fy * h)
+        assert b.js("document.getElementById('n-drawn').textContent") == "3"
+        b.js("document.getElementById('train-drawn').click()")
+        deadline = time.monotonic() + 30
+        while _server_settings(lab_url, sid)["dataset"] != "drawn" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        np.testing.assert_allclose(_server_settings(lab_url, sid)["points"],
+                                   [[-0.75, 0.75], [0.75, -0.75], [0, 0]], atol=0.02)
+        b.wait("document.getElementById('error').hidden && document.body.dataset.iterations === '0'")
+
+        # Play and pause, fast, five times, and play: one loop plays, at the page's pace.
+        for _ in range(11):
+            b.js("document.getElementById('play').click()")
+        assert b.js("document.getElementById('play').textContent") == "❚❚ pause"
+        time.sleep(1.5)
+        first, t0 = _iterations(lab_url, sid), time.monotonic()
+        time.sleep(2.0)
+        rate = (_iterations(lab_url, sid) - first) / (time.monotonic() - t0)
+        assert 0 < rate <= 5 * 10 * 1.4  # 5 iterations a frame, a frame per 100 ms: at most ~50 a second
+        b.js("document.getElementById('play').click()")
+        time.sleep(0.5)
+        stopped = _iterations(lab_url, sid)
+        time.sleep(0.5)
+        assert _iterations(lab_url, sid) == stopped
+        b.screenshot(tmp_path / "drawn.png")
+    assert (tmp_path / "drawn.png").stat().st_size > 10_000

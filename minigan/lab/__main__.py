@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import signal
 import sys
 import threading
@@ -57,24 +58,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(f"this user may not listen on port {args.port} (ports below 1024 need root): "
                          "choose a higher one with --port, or leave --port out.")
         return _fail(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}): check --host and --port.")
-    if args.host not in LOOPBACK:
-        print(f"warning: --host {args.host} lets other machines that can reach this one use the lab; "
-              "it has no password.", file=sys.stderr)
-    url = server.url
-    print(f"minigan lab: {url}  (backend {backend.current().name}; Ctrl-C stops it)", flush=True)
-
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
-    if not args.no_browser:
-        # webbrowser may block on a console browser; the server must be serving first.
-        def open_page() -> None:
-            if not webbrowser.open(url):
-                print("no browser found here: open the address above in one.", flush=True)
-
-        threading.Timer(0.2, open_page).start()
+    signal.signal(signal.SIGTERM, stop)  # before the address is printed: whoever reads it may stop us at once
     try:
+        if args.host not in LOOPBACK:
+            print(f"warning: --host {args.host} lets other machines that can reach this one use the lab; "
+                  "it has no password.", file=sys.stderr)
+        url = server.url
+        print(f"minigan lab: {url}  (backend {backend.current().name}; Ctrl-C stops it)", flush=True)
+        headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                             or os.environ.get("WAYLAND_DISPLAY"))
+        if headless and not args.no_browser:
+            # Without a display, webbrowser would start a console browser in this terminal: the page needs a real one.
+            print("no display here: open the address above in a browser (on another machine, forward the port "
+                  "with ssh -L first).", flush=True)
+        elif not args.no_browser:
+            # webbrowser may block on a console browser; the server must be serving first.
+            def open_page() -> None:
+                if not webbrowser.open(url):
+                    print("no browser found here: open the address above in one.", flush=True)
+
+            opener = threading.Timer(0.2, open_page)
+            opener.daemon = True  # a Ctrl-C at once must not wait for it
+            opener.start()
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass

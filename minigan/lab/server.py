@@ -7,7 +7,9 @@ The API (every answer is JSON; an error is ``{"error": "one sentence"}`` with a 
     POST /api/session          {settings}   a new session                     -> its state
     GET  /api/session/ID                 its state (see ``Session.state``)
     POST /api/session/ID/settings {settings} new settings: a new game from step 0 -> its state
-    POST /api/session/ID/step  {"kind": "iteration" | "d" | "g", "count": 1..100} -> its state
+    POST /api/session/ID/step  {"kind": "iteration" | "d" | "g", "count": 1..100}
+                                         -> its state, and "taken": the steps taken (fewer than
+                                         count when they took more than a second)
     POST /api/session/ID/reset           the same settings, from step 0        -> its state
     POST /api/session/ID/close           forget it                             -> {"closed": true}
 
@@ -121,6 +123,7 @@ class Handler(BaseHTTPRequestHandler):
     server: LabServer
     server_version = "minigan-lab"
     sys_version = ""
+    timeout = 10  # seconds a client may take to send its request: one that stalls frees its thread
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
         pass  # ten requests a second while a game plays: the terminal stays quiet
@@ -170,19 +173,28 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(HTTPStatus.FORBIDDEN, "the lab answers only requests addressed to this machine "
                                                   "(127.0.0.1 or localhost).")
                 return
-            route()
+            status, payload = route()
+            if isinstance(payload, tuple):  # one of the page's files
+                self._send(status, *payload)
+            else:
+                self._json(status, payload)
         except LabError as e:
-            self._error(e.status, str(e))
+            self._json(e.status, {"error": str(e), **({"state": e.state} if e.state is not None else {})})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the page went away mid-answer: nothing to tell it
+        except TimeoutError:
+            try:
+                self._error(HTTPStatus.REQUEST_TIMEOUT, f"the request did not arrive in {self.timeout} s.")
+            except OSError:
+                pass
         except Exception as e:  # noqa: BLE001 - a bug must not take the lab down with it
             where = traceback.extract_tb(e.__traceback__)[-1]
             print(f"minigan lab: {type(e).__name__} at {Path(where.filename).name}:{where.lineno}: {e}",
                   file=sys.stderr)
             try:
                 self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
-                            f"the lab failed on this request ({type(e).__name__}: {e}); the session is as it was "
-                            "before it: press reset, or report this with the terminal's line.")
+                            f"the lab failed on this request ({type(e).__name__}: {e}): press reset, "
+                            "or report this with the line the terminal shows.")
             except OSError:
                 pass
 
@@ -197,20 +209,17 @@ class Handler(BaseHTTPRequestHandler):
     def _path(self) -> str:
         return self.path.split("?", 1)[0].split("#", 1)[0]
 
-    def _get(self) -> None:
+    def _get(self) -> tuple[int, Any]:
         path = self._path()
         if path in FILES:
             name, kind = FILES[path]
-            self._send(HTTPStatus.OK, (STATIC / name).read_bytes(), kind)
-            return
+            return HTTPStatus.OK, ((STATIC / name).read_bytes(), kind)
         if path == "/api/options":
-            self._json(HTTPStatus.OK, self.server.options())
-            return
+            return HTTPStatus.OK, self.server.options()
         m = _SESSION.match(path)
         if m and m.group(2) is None:
             with self.server.sessions.lock:
-                self._json(HTTPStatus.OK, self.server.sessions.get(m.group(1)).state())
-            return
+                return HTTPStatus.OK, self.server.sessions.get(m.group(1)).state()
         raise LabError("there is no such page here: the lab serves / and its API under /api/.", status=404)
 
     def _body(self) -> Any:
@@ -227,30 +236,28 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b"{}"
         try:
             body = json.loads(raw.decode("utf-8") or "{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise LabError(f"the request's body is not JSON ({e}).") from None
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: bad JSON, a 5,000-digit number
+            raise LabError(f"the request's body is not JSON that the lab can read ({type(e).__name__}).") from None
         if not isinstance(body, dict):
             raise LabError(f"the request's body must be a JSON object, not {type(body).__name__}.")
         return body
 
-    def _post(self) -> None:
+    def _post(self) -> tuple[int, Any]:
         path = self._path()
         body = self._body()
         sessions = self.server.sessions
         if path == "/api/session":
             settings = lab.check_settings(body.get("settings", {}))
             with sessions.lock:
-                self._json(HTTPStatus.CREATED, sessions.create(settings).state())
-            return
+                return HTTPStatus.CREATED, sessions.create(settings).state()
         m = _SESSION.match(path)
         if not m or m.group(2) is None:
             raise LabError("there is no such action here: see the API in minigan/lab/server.py.", status=404)
         sid, action = m.groups()
-        with sessions.lock:
+        with sessions.lock:  # the state is built under the lock; it is sent after, so a slow reader stalls no one
             if action == "close":
                 sessions.close(sid)
-                self._json(HTTPStatus.OK, {"closed": True})
-                return
+                return HTTPStatus.OK, {"closed": True}
             session = sessions.get(sid)
             if action == "settings":
                 session = sessions.replace(sid, lab.check_settings(body.get("settings", {}), session.settings))
@@ -263,5 +270,10 @@ class Handler(BaseHTTPRequestHandler):
                 if not (isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= lab.MAX_COUNT):
                     raise LabError(f"a step's `count` must be a whole number from 1 to {lab.MAX_COUNT}, "
                                    f"got {lab._show(count)}.")
-                session.step(kind, count)
-            self._json(HTTPStatus.OK, session.state())
+                try:
+                    taken = session.step(kind, count)
+                except LabError as e:  # a NaN stopped it: the steps before it stand, and the page redraws them
+                    e.state = session.state()
+                    raise
+                return HTTPStatus.OK, {**session.state(), "taken": taken}
+            return HTTPStatus.OK, session.state()

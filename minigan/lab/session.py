@@ -40,6 +40,7 @@ DATASETS = (*TOY_DATASETS, *TOY_SHAPES, "drawn")
 MAX_SESSIONS = 8  # sessions kept at once; the least recently used one is closed to make room
 MAX_POINTS = 1000  # points a student may draw
 MAX_COUNT = 100  # steps one request may ask for
+STEP_SECONDS = 1.0  # a request stops stepping after this long: a large model never holds the lab for minutes
 N_REAL = 500  # real points drawn on the page (a fixed sample)
 N_SHOWN = 480  # generated points drawn (and their arrows); a multiple of every pack size up to 6 and 8
 N_QUALITY = 2500  # samples scored by toy_quality (PacGAN's protocol)
@@ -50,11 +51,13 @@ DRAWN_BOX = 1.5  # drawn points lie in [-1.5, 1.5]^2, the view of every set but 
 
 
 class LabError(ValueError):
-    """A request the lab cannot carry out, in one sentence the page shows. ``status``: its HTTP code."""
+    """A request the lab cannot carry out, in one sentence the page shows. ``status``: its HTTP code;
+    ``state``: the game's state where some of the request was carried out (a NaN stopped its steps)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+        self.state: dict[str, Any] | None = None  # the game's state, where the page should redraw it
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,10 @@ def _check_one(key: str, value: Any) -> Any:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    try:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    except OverflowError:  # a whole number too large for a float (JSON allows 400 digits)
+        return False
 
 
 def _show(value: Any) -> str:
@@ -188,9 +194,9 @@ def check_settings(given: Any, base: dict[str, Any] | None = None) -> dict[str, 
 
 
 def _rounded(a: Any, digits: int = 4) -> list[Any]:
-    """A host array as nested lists for JSON, rounded; non-finite values (a diverged G) become 0."""
-    a = np.nan_to_num(np.asarray(a, dtype=np.float64), nan=0.0, posinf=1e6, neginf=-1e6)
-    return np.round(a, digits).tolist()
+    """A host array as nested lists for JSON, rounded. NaN and inf stay (a diverged G, a loss not yet
+    computed); the server sends them as null, which the page leaves out of its drawing."""
+    return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
 
 
 class Session:
@@ -243,12 +249,15 @@ class Session:
 
     # ---- the steps: the trainer's, nothing else
 
-    def step(self, kind: str, count: int) -> None:
-        """``count`` times: "iteration" (``GAN.train_step``: k D steps then a G step), "d" (``d_step``) or
-        "g" (``g_step``). A NaN or infinite loss stops at that step, with the weights as before it."""
+    def step(self, kind: str, count: int) -> int:
+        """Up to ``count`` times: "iteration" (``GAN.train_step``: k D steps then a G step), "d" (``d_step``)
+        or "g" (``g_step``); fewer when they take more than ``STEP_SECONDS`` (at least one is taken).
+        Returns how many were taken. A NaN or infinite loss stops at that step, with the weights as before it."""
         n = self.settings["batch_size"]
+        start = time.monotonic()
+        done = 0
         with backend.using_generator(self.rng):
-            for _ in range(count):
+            while done < count and (done == 0 or time.monotonic() - start < STEP_SECONDS):
                 try:
                     if kind == "iteration":
                         numbers = self.gan.train_step(self._batches())
@@ -266,9 +275,12 @@ class Session:
                     said = str(e).replace("the learning rate `lr`", "the learning rates")
                     raise LabError(said.replace("`loss`", "loss").rstrip(".") + ", then press reset.") from None
                 self._record(numbers)
+                done += 1
+        return done
 
     def _record(self, numbers: dict[str, float]) -> None:
-        self.last.update({k: v for k, v in numbers.items() if k in self.last})
+        # 5 significant digits, once per step: a clipped critic's scores differ in the fifth decimal
+        self.last.update({k: float(f"{v:.5g}") for k, v in numbers.items() if k in self.last})
         self.seen += 1
         if (self.seen - 1) % self.stride:
             return
@@ -336,7 +348,7 @@ class Session:
                 "iterations": self.iterations, "d_steps": self.d_steps, "g_steps": self.g_steps,
                 "real": _rounded(self.real, 3), "fake": _rounded(fake, 3), "arrows": _rounded(arrows, 4),
                 "field": self.field(), "z_map": self.z_map(), "quality": quality,
-                "history": {**{k: _rounded(v) for k, v in self.history.items()}, "stride": self.stride},
+                "history": {**{k: list(v) for k, v in self.history.items()}, "stride": self.stride},
                 "backend": backend.current().name,
             }
         return out

@@ -10,7 +10,9 @@ const FRAME_MS = 100; // a frame every ~100 ms while playing
 let options = null;   // GET /api/options
 let sid = null;       // this tab's session
 let state = null;     // the last state the server sent
-let playing = false, busy = false, frames = 0;
+let playing = false, frames = 0;
+let generation = 0;   // the play loop that may run: a pause and a new play never leave two
+let queue = Promise.resolve();  // requests go one after another, none is dropped
 let drawn = [];       // points clicked on the plot, for the drawn set
 let rate = { t: 0, iterations: 0 };
 
@@ -28,7 +30,9 @@ async function api(path, body) {
   let data = null;
   try { data = await res.json(); } catch (e) { /* no JSON: said below */ }
   if (!res.ok || data === null) {
-    throw new Error((data && data.error) || `the lab's server answered ${res.status} without a reason.`);
+    const error = new Error((data && data.error) || `the lab's server answered ${res.status} without a reason.`);
+    error.state = data && data.state;  // a step stopped by a NaN still says where the game is
+    throw error;
   }
   return data;
 }
@@ -38,22 +42,31 @@ function showError(message) {
   $("error").hidden = !message;
 }
 
-// One request at a time; its state is drawn, its error shown (and play paused).
-async function act(path, body) {
-  if (busy) return false;
-  busy = true;
-  try {
-    state = await api(path, body);
-    showError("");
-    draw();
-    return true;
-  } catch (e) {
-    showError(e.message);
-    setPlaying(false);
-    return false;
-  } finally {
-    busy = false;
-  }
+// Requests are queued, one at a time: a click while a frame is on its way waits for it. Each
+// answer's state is drawn; an error is shown (and play paused), and the form shows the game's settings.
+// A step leaves the form alone (the student may be typing in it); every other answer, and any
+// error, sets the form to the game's settings.
+function act(path, body) {
+  const stepping = path.endsWith("/step");
+  const run = async () => {
+    try {
+      state = await api(path, body);
+      showError("");
+      if (!stepping) syncForm();
+      return true;
+    } catch (e) {
+      if (e.state) state = e.state;
+      showError(e.message);
+      setPlaying(false);
+      if (state) syncForm();
+      return false;
+    } finally {
+      draw();
+    }
+  };
+  const done = queue.then(run);
+  queue = done.catch(() => false);
+  return done;
 }
 
 // ---- the settings form, built from the server's list
@@ -108,43 +121,61 @@ function fillForm(settings) {
   }
 }
 
+// The form shows the settings of the game being played (a refused change is undone), except while
+// the student draws a new set, which is not a game yet.
+function syncForm() {
+  if (drawing() && state.settings.dataset !== "drawn") return;
+  fillForm(state.settings);
+  if (state.settings.dataset === "drawn") drawn = state.settings.points.map((p) => p.slice());
+  $("draw").hidden = state.settings.dataset !== "drawn";
+}
+
+function drawing() {
+  return $("set-dataset").value === "drawn";
+}
+
+const recipeOf = (dataset, loss) => options.recipes[dataset === "grid25" ? "grid25" : "ring8"][loss];
+
 async function settingChanged(key) {
+  if (!sid) return;
   const settings = readSettings();
   $("recipe").textContent = "";
-  if (key === "loss" || key === "dataset") {
-    const recipes = options.recipes[settings.dataset === "grid25" ? "grid25" : "ring8"];
-    const recipe = recipes[settings.loss];
-    if (key === "loss") {
-      Object.assign(settings, recipe);
-      fillForm(recipe);
-      $("recipe").textContent = `The trainer's recipe for ${settings.loss}: ` +
-        Object.entries(recipe).map(([k, v]) => `${options.settings[k].label} ${v}`).join(", ") + ".";
-    }
+  const before = state ? state.settings : null;
+  const recipe = recipeOf(settings.dataset, settings.loss);
+  // A loss brings its recipe; so does a change of data where the trainer's recipe differs (grid25 has its own).
+  if (key === "loss" || (key === "dataset" && before &&
+      JSON.stringify(recipe) !== JSON.stringify(recipeOf(before.dataset, settings.loss)))) {
+    Object.assign(settings, recipe);
+    fillForm(recipe);
+    $("recipe").textContent = `The trainer's recipe for ${settings.loss} on ${settings.dataset}: ` +
+      Object.entries(recipe).map(([k, v]) => `${options.settings[k].label} ${v}`).join(", ") + ".";
   }
   $("draw").hidden = settings.dataset !== "drawn";
-  if (settings.dataset === "drawn" && drawn.length === 0) {
-    showError("");
-    setPlaying(false);
-    draw();
-    return; // nothing to train on yet: the student draws first
-  }
   setPlaying(false);
+  if (settings.dataset === "drawn" && drawn.length === 0) {
+    showError("the drawn set has no points yet: click on the plot to draw some, then press " +
+      "“train on the drawn points” (the game shown is still the last one).");
+    draw();
+    return;
+  }
   await act(`session/${sid}/settings`, { settings });
 }
 
 // ---- controls
 
 function setPlaying(on) {
+  if (on === playing) return;
   playing = on;
   $("play").textContent = on ? "❚❚ pause" : "▶ play";
+  generation += 1;
   if (on) {
     rate = { t: performance.now(), iterations: state ? state.iterations : 0 };
-    loop();
+    loop(generation);
   }
 }
 
-async function loop() {
-  while (playing) {
+async function loop(mine) {
+  while (playing && mine === generation) {
     const t0 = performance.now();
     const ok = await act(`session/${sid}/step`, { kind: "iteration", count: Number($("speed").value) });
     if (ok && state) {
@@ -172,7 +203,7 @@ function wireControls() {
     setPlaying(false);
     act(`session/${sid}/settings`, { settings: readSettings() });
   });
-  $("clear-drawn").addEventListener("click", () => { drawn = []; draw(); });
+  $("clear-drawn").addEventListener("click", () => { setPlaying(false); drawn = []; draw(); });
   for (const id of ["show-field", "show-real", "show-fake", "show-arrows"]) $(id).addEventListener("change", draw);
   window.addEventListener("pagehide", () => {
     if (sid) fetch(`/api/session/${sid}/close`, { method: "POST", keepalive: true,
@@ -181,7 +212,7 @@ function wireControls() {
 }
 
 function addPoint(event) {
-  if ($("set-dataset").value !== "drawn") return;
+  if (!drawing()) return;
   const canvas = $("data"), rect = canvas.getBoundingClientRect();
   const box = options.drawn_box;
   const x = -box + 2 * box * (event.clientX - rect.left) / rect.width;
@@ -214,8 +245,8 @@ function drawField(ctx, canvas, field) {
   const n = field.n, img = new ImageData(n, n), norm = normalise(field);
   for (let i = 0; i < n; i++) {        // row i of the field is y = lo + i * step: the image's row n-1-i
     for (let j = 0; j < n; j++) {
-      const v = field.values[i * n + j];
-      const c = beliefColor(Math.min(1, Math.max(0, norm(v === null ? 0 : v))));
+      const v = field.values[i * n + j];  // null where D is NaN: drawn grey
+      const c = v === null ? [170, 170, 170] : beliefColor(Math.min(1, Math.max(0, norm(v))));
       const k = ((n - 1 - i) * n + j) * 4;
       img.data[k] = c[0]; img.data[k + 1] = c[1]; img.data[k + 2] = c[2]; img.data[k + 3] = 255;
     }
@@ -229,9 +260,12 @@ function drawField(ctx, canvas, field) {
   ctx.drawImage(small, -cell / 2, -cell / 2, canvas.width + cell, canvas.height + cell);
 }
 
+const known = (p) => p[0] !== null && p[1] !== null;  // a diverged G's points come as null
+
 function dots(ctx, points, to, color, r) {
   ctx.fillStyle = color;
   for (const p of points) {
+    if (!known(p)) continue;
     const [x, y] = to(p);
     ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.fill();
   }
@@ -240,28 +274,30 @@ function dots(ctx, points, to, color, r) {
 function drawData() {
   const canvas = $("data"), ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
-  const drawing = $("set-dataset").value === "drawn";
-  const box = state && !(drawing && state.settings.dataset !== "drawn") ? state.box
+  const sketching = drawing();
+  const box = state && !(sketching && state.settings.dataset !== "drawn") ? state.box
     : [-options.drawn_box, options.drawn_box];
   const to = mapper(canvas, box);
-  if (state && !(drawing && state.settings.dataset !== "drawn")) {
+  if (state && !(sketching && state.settings.dataset !== "drawn")) {
     if ($("show-field").checked) drawField(ctx, canvas, state.field);
     if ($("show-real").checked) dots(ctx, state.real, to, REAL, 2);
     if ($("show-fake").checked) dots(ctx, state.fake, to, FAKE, 2);
     if ($("show-arrows").checked) {
       let longest = 0;
-      for (const a of state.arrows) longest = Math.max(longest, Math.hypot(a[0], a[1]));
+      for (const a of state.arrows) if (known(a)) longest = Math.max(longest, Math.hypot(a[0], a[1]));
       const scale = longest > 0 ? 0.08 * (box[1] - box[0]) / longest : 0;
       ctx.strokeStyle = PULL; ctx.lineWidth = 1;
       ctx.beginPath();
       state.fake.forEach((p, i) => {
-        const a = state.arrows[i], [x0, y0] = to(p), [x1, y1] = to([p[0] + scale * a[0], p[1] + scale * a[1]]);
+        const a = state.arrows[i];
+        if (!known(p) || !known(a)) return;
+        const [x0, y0] = to(p), [x1, y1] = to([p[0] + scale * a[0], p[1] + scale * a[1]]);
         ctx.moveTo(x0, y0); ctx.lineTo(x1, y1);
       });
       ctx.stroke();
     }
   }
-  if (drawing) {  // the student's points, as crosses
+  if (sketching) {  // the student's points, as crosses
     ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5;
     for (const p of drawn) {
       const [x, y] = to(p);
@@ -282,17 +318,20 @@ function drawColorbar() {
     ctx.fillStyle = `rgb(${c[0]},${c[1]},${c[2]})`;
     ctx.fillRect(x, 0, 1, 14);
   }
-  const [lo, hi] = f.probability ? ["0", "1"] : [fmt(f.min), fmt(f.max)];
+  const [lo, hi] = f.probability ? ["0", "1"] : fmtPair(f.min, f.max);
   ctx.fillStyle = "#222"; ctx.font = "12px system-ui, sans-serif";
   ctx.textAlign = "left"; ctx.fillText(lo, 0, 28);
   ctx.textAlign = "right"; ctx.fillText(hi, w, 28);
   ctx.textAlign = "center"; ctx.fillText(f.label + (f.probability ? "" : " (now: low to high)"), w / 2, 28);
 }
 
-function fmt(v) {
-  if (v === null || v === undefined) return "–";
-  const a = Math.abs(v);
-  return a !== 0 && (a < 0.01 || a >= 1000) ? v.toExponential(2) : v.toFixed(a < 1 ? 3 : 2);
+// The two ends of a range, with digits enough to tell them apart.
+function fmtPair(lo, hi) {
+  if (lo === null || hi === null) return ["–", "–"];
+  const span = Math.abs(hi - lo), big = Math.max(Math.abs(lo), Math.abs(hi));
+  if (big >= 1e4 || (span > 0 && span < 1e-6)) return [lo.toExponential(3), hi.toExponential(3)];
+  const digits = span > 0 ? Math.min(7, Math.max(2, Math.ceil(-Math.log10(span)) + 1)) : 3;
+  return [lo.toFixed(digits), hi.toFixed(digits)];
 }
 
 function drawZMap() {
@@ -305,7 +344,13 @@ function drawZMap() {
   zm.lines.forEach((line, i) => {
     ctx.strokeStyle = zm.kind === "curve" ? FAKE : (i % 2 === 0 ? "rgba(217, 95, 2, 0.8)" : "rgba(44, 123, 182, 0.8)");
     ctx.beginPath();
-    line.forEach((p, j) => { const [x, y] = to(p); if (j === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y); });
+    let pen = false;
+    for (const p of line) {
+      if (!known(p)) { pen = false; continue; }
+      const [x, y] = to(p);
+      if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+      pen = true;
+    }
     ctx.stroke();
   });
   ctx.strokeStyle = "#999"; ctx.strokeRect(0.5, 0.5, canvas.width - 1, canvas.height - 1);
@@ -318,7 +363,7 @@ function drawZMap() {
 
 function chart(id, series, xStride) {
   const canvas = $(id), ctx = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
-  const left = 46, bottom = 18, top = 16;
+  const left = 62, bottom = 18, top = 16;
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
   let lo = Infinity, hi = -Infinity, n = 0;
   for (const s of series) for (const v of s.values) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); n = Math.max(n, s.values.length); }
@@ -328,7 +373,8 @@ function chart(id, series, xStride) {
   const X = (i) => left + (w - left - 6) * (n === 1 ? 0.5 : i / (n - 1));
   const Y = (v) => top + (h - top - bottom) * (1 - (v - lo) / (hi - lo));
   ctx.strokeStyle = "#ccc"; ctx.strokeRect(left, top, w - left - 6, h - top - bottom);
-  ctx.textAlign = "right"; ctx.fillText(fmt(hi), left - 3, top + 8); ctx.fillText(fmt(lo), left - 3, h - bottom);
+  const [loText, hiText] = fmtPair(lo, hi);
+  ctx.textAlign = "right"; ctx.fillText(hiText, left - 3, top + 8); ctx.fillText(loText, left - 3, h - bottom);
   ctx.textAlign = "left"; ctx.fillText("0", left, h - 4);
   ctx.textAlign = "right"; ctx.fillText(`${(n - 1) * xStride} steps`, w - 6, h - 4);
   let lx = left + 6;
@@ -398,10 +444,10 @@ async function start() {
   }
   $("backend").textContent = options.backend;
   buildForm();
-  wireControls();
   if (await act("session", { settings: readSettings() })) {
     sid = state.session;
     document.body.dataset.session = sid;
+    wireControls();  // only now: every control needs the session
     if (new URLSearchParams(location.search).get("play") === "1") setPlaying(true);
   }
 }
