@@ -61,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)  # before the address is printed: whoever reads it may stop us at once
+    # Before the address is printed: whoever reads it may stop us at once. SIGINT too, since a shell
+    # that starts a job in the background leaves it ignoring Ctrl-C's signal.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         if args.host not in LOOPBACK:
             print(f"warning: --host {args.host} lets other machines that can reach this one use the lab; "
