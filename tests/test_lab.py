@@ -169,6 +169,37 @@ def test_create_step_and_read_a_session(lab_url):
     assert call(lab_url, "GET", f"/api/session/{sid}")[0] == 404
 
 
+def test_the_code_the_buttons_run_is_read_from_the_library_that_runs_it(lab_url):
+    import inspect
+
+    from minigan.gan import losses
+    from minigan.gan.unrolled import UnrolledGAN
+
+    sid = new_session(lab_url, loss="hinge")["session"]
+    status, code, _ = call(lab_url, "GET", f"/api/session/{sid}/code")
+    assert status == 200 and set(code) == {"train_step", "d_step", "g_step", "d_loss", "g_loss"}
+    assert code["d_step"]["where"] == "minigan.gan.trainer.GAN.d_step"
+    assert code["d_step"]["source"].startswith("def d_step(self, real: Any, y: Any = None)")
+    assert code["d_loss"]["source"] == inspect.getsource(losses.hinge_d_loss)
+    call(lab_url, "POST", f"/api/session/{sid}/settings", {"settings": {"unroll": 3}})
+    code = call(lab_url, "GET", f"/api/session/{sid}/code")[1]
+    assert code["g_step"]["where"] == "minigan.gan.unrolled.UnrolledGAN.g_step"
+    assert code["g_step"]["source"].startswith(inspect.getsource(UnrolledGAN.g_step).strip()[:40])
+    assert call(lab_url, "POST", f"/api/session/{sid}/code", {})[0] == 404
+
+
+def test_a_stub_of_the_student_edition_is_named_not_crashed_on(lab_url, monkeypatch):
+    def stub(self, real, y=None):
+        raise NotImplementedError("Exercise d-step: the discriminator's step, with G held fixed")
+
+    monkeypatch.setattr(trainer.GAN, "d_step", stub)
+    sid = new_session(lab_url)["session"]
+    status, body, _ = call(lab_url, "POST", f"/api/session/{sid}/step", {"kind": "d"})
+    assert status == 400 and body["error"] == (
+        "this step runs code that is still an exercise (Exercise d-step: the discriminator's step, with G held "
+        "fixed): solve it in your copy of minigan, then press reset.")
+
+
 def test_options_list_every_setting_and_each_losss_recipe(lab_url):
     status, opts, _ = call(lab_url, "GET", "/api/options")
     assert status == 200 and set(opts["settings"]) == set(lab.SETTINGS)
@@ -617,6 +648,9 @@ def test_a_student_in_a_real_browser_loads_a_recipe_is_refused_draws_and_plays(l
         assert (got["loss"], got["g_lr"], got["d_lr"], got["d_steps"], got["clip"]) == ("wgan", 5e-5, 5e-5, 5, 0.01)
         assert float(b.js("document.getElementById('set-g_lr').value")) == 5e-5
 
+        # The code panel shows the trainer's own source, as text.
+        assert b.js("document.getElementById('code').textContent").count("def d_step(self") == 1
+
         # A refused value: its sentence is shown and the form goes back to the game's setting.
         choose("g_lr", "-3")
         message = b.wait("!document.getElementById('error').hidden && document.getElementById('error').textContent")
@@ -632,7 +666,7 @@ def test_a_student_in_a_real_browser_loads_a_recipe_is_refused_draws_and_plays(l
                                "return [r.left, r.top, r.width, r.height]; })()")
         for fx, fy in ((0.25, 0.25), (0.75, 0.75), (0.5, 0.5)):
             b.click_at(left + fx * w, top + fy * h)
-        assert b.js("document.getElementById('n-drawn').textContent") == "3"
+        b.wait("document.getElementById('n-drawn').textContent === '3'", timeout=10)
         b.js("document.getElementById('train-drawn').click()")
         deadline = time.monotonic() + 30
         while _server_settings(lab_url, sid)["dataset"] != "drawn" and time.monotonic() < deadline:
@@ -651,9 +685,15 @@ def test_a_student_in_a_real_browser_loads_a_recipe_is_refused_draws_and_plays(l
         rate = (_iterations(lab_url, sid) - first) / (time.monotonic() - t0)
         assert 0 < rate <= 5 * 10 * 1.4  # 5 iterations a frame, a frame per 100 ms: at most ~50 a second
         b.js("document.getElementById('play').click()")
-        time.sleep(0.5)
-        stopped = _iterations(lab_url, sid)
-        time.sleep(0.5)
-        assert _iterations(lab_url, sid) == stopped
+        # Paused: once the frame on its way has landed, nothing moves (a second loop would keep stepping).
+        deadline, last = time.monotonic() + 20, -1
+        while time.monotonic() < deadline:
+            now = _iterations(lab_url, sid)
+            if now == last:
+                break
+            last = now
+            time.sleep(0.5)
+        time.sleep(1.0)
+        assert _iterations(lab_url, sid) == last
         b.screenshot(tmp_path / "drawn.png")
     assert (tmp_path / "drawn.png").stat().st_size > 10_000

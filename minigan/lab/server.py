@@ -6,6 +6,7 @@ The API (every answer is JSON; an error is ``{"error": "one sentence"}`` with a 
                                          sets, the losses and each loss's recipe settings
     POST /api/session          {settings}   a new session                     -> its state
     GET  /api/session/ID                 its state (see ``Session.state``)
+    GET  /api/session/ID/code            the source of what its buttons run (``Session.code``)
     POST /api/session/ID/settings {settings} new settings: a new game from step 0 -> its state
     POST /api/session/ID/step  {"kind": "iteration" | "d" | "g", "count": 1..100}
                                          -> its state, and "taken": the steps taken (fewer than
@@ -52,7 +53,7 @@ FILES = {
 }
 MAX_BODY = 64 * 1024  # bytes: 1,000 drawn points fit in a quarter of it
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_SESSION = re.compile(r"^/api/session/([0-9a-f]{16})(?:/(settings|step|reset|close))?$")
+_SESSION = re.compile(r"^/api/session/([0-9a-f]{16})(?:/(settings|step|reset|close|code))?$")
 _HEADERS = {
     # The page loads only its own files, runs no inline script and evaluates nothing.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -178,6 +179,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(status, *payload)
             else:
                 self._json(status, payload)
+        except NotImplementedError as e:  # a student's edition whose exercise is still a stub
+            self._error(HTTPStatus.BAD_REQUEST, f"this step runs code that is still an exercise ({e}): solve it in "
+                                                "your copy of minigan, then press reset.")
         except LabError as e:
             self._json(e.status, {"error": str(e), **({"state": e.state} if e.state is not None else {})})
         except (BrokenPipeError, ConnectionResetError):
@@ -217,9 +221,10 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/options":
             return HTTPStatus.OK, self.server.options()
         m = _SESSION.match(path)
-        if m and m.group(2) is None:
+        if m and m.group(2) in (None, "code"):
             with self.server.sessions.lock:
-                return HTTPStatus.OK, self.server.sessions.get(m.group(1)).state()
+                session = self.server.sessions.get(m.group(1))
+                return HTTPStatus.OK, session.code() if m.group(2) else session.state()
         raise LabError("there is no such page here: the lab serves / and its API under /api/.", status=404)
 
     def _body(self) -> Any:
@@ -251,7 +256,7 @@ class Handler(BaseHTTPRequestHandler):
             with sessions.lock:
                 return HTTPStatus.CREATED, sessions.create(settings).state()
         m = _SESSION.match(path)
-        if not m or m.group(2) is None:
+        if not m or m.group(2) in (None, "code"):
             raise LabError("there is no such action here: see the API in minigan/lab/server.py.", status=404)
         sid, action = m.groups()
         with sessions.lock:  # the state is built under the lock; it is sent after, so a slow reader stalls no one

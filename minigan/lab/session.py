@@ -16,8 +16,10 @@ can take is bounded too.
 
 from __future__ import annotations
 
+import inspect
 import math
 import secrets
+import textwrap
 import threading
 import time
 from collections import OrderedDict
@@ -291,7 +293,24 @@ class Session:
                 self.history[k] = self.history[k][::2]
             self.stride *= 2
 
-    # ---- what the page draws
+    # ---- what the page shows
+
+    def code(self) -> dict[str, dict[str, str]]:
+        """The source of what the buttons run, read from the library that runs them: this GAN's
+        ``d_step``, ``g_step`` and ``train_step`` (an unrolled GAN's own where it has them) and the
+        chosen loss's D and G functions. {name: {"where": "module.qualname", "source": text}}."""
+        out = {}
+        parts = {"train_step": type(self.gan).train_step, "d_step": type(self.gan).d_step,
+                 "g_step": type(self.gan).g_step, "d_loss": self.gan.loss.d, "g_loss": self.gan.loss.g}
+        for name, fn in parts.items():
+            try:
+                source = inspect.getsource(fn)
+            except (OSError, TypeError):  # no source file (a frozen install): say so rather than fail
+                source = "(the source of this function is not available in this installation)"
+            out[name] = {"where": f"{fn.__module__}.{fn.__qualname__}",
+                         "source": textwrap.dedent(source).rstrip() + "\n"}
+        return out
+
 
     def _generate(self, z: Any) -> np.ndarray:
         return backend.to_numpy(self.gan.generate(z).data)

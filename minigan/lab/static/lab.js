@@ -52,7 +52,10 @@ function act(path, body) {
     try {
       state = await api(path, body);
       showError("");
-      if (!stepping) syncForm();
+      if (!stepping) {
+        syncForm();
+        showCode(await api(`session/${state.session}/code`));
+      }
       return true;
     } catch (e) {
       if (e.state) state = e.state;
@@ -219,6 +222,21 @@ function addPoint(event) {
   const y = box - 2 * box * (event.clientY - rect.top) / rect.height;
   if (drawn.length < options.max_points) drawn.push([Number(x.toFixed(3)), Number(y.toFixed(3))]);
   draw();
+}
+
+// The source of what the buttons run, as text (never as HTML).
+const CODE_TITLES = { train_step: "one iteration", d_step: "one D step", g_step: "one G step",
+                      d_loss: "D's loss", g_loss: "G's loss" };
+
+function showCode(code) {
+  const box = $("code");
+  box.replaceChildren();
+  for (const [name, part] of Object.entries(code)) {
+    const h = document.createElement("h3"), pre = document.createElement("pre");
+    h.textContent = `${CODE_TITLES[name] || name}: ${part.where}`;
+    pre.textContent = part.source;
+    box.append(h, pre);
+  }
 }
 
 // ---- drawing
