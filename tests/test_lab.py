@@ -147,7 +147,8 @@ def test_create_step_and_read_a_session(lab_url):
     assert np.array(state["fake"]).shape == np.array(state["arrows"]).shape == (lab.N_SHOWN, 2)
     assert len(state["field"]["values"]) == lab.FIELD**2 and state["field"]["probability"] is True
     assert state["z_map"]["kind"] == "grid" and len(state["z_map"]["lines"]) == 2 * lab.Z_LINES
-    assert state["quality"]["n_modes"] == 8 and state["settings"] == lab.defaults()
+    assert state["quality"]["modes"]["n_modes"] == 8 and state["settings"] == lab.defaults()
+    assert 0 < state["quality"]["js_real"] < state["quality"]["js"] <= 1  # an untrained G is far from the data
 
     status, after, _ = call(lab_url, "POST", f"/api/session/{sid}/step", {"kind": "iteration", "count": 3})
     assert status == 200 and (after["iterations"], after["d_steps"], after["g_steps"]) == (3, 3, 3)
@@ -422,7 +423,8 @@ def test_every_data_set_plays(dataset):
     state = s.state()
     lo, hi = state["box"]
     assert np.all(np.abs(np.array(state["real"])) < hi)  # the real points lie in the view
-    assert (state["quality"] is None) == (dataset not in ("ring8", "grid25"))
+    assert (state["quality"]["modes"] is None) == (dataset not in ("ring8", "grid25"))
+    assert 0 <= state["quality"]["js_real"] < 0.2 and 0 <= state["quality"]["js"] <= 1
     if dataset == "drawn":
         real = np.array(state["real"])
         nearest = np.min(np.linalg.norm(real[:, None] - np.array(points)[None], axis=-1), axis=1)

@@ -233,3 +233,25 @@ def test_kid_separates_a_shifted_distribution_by_many_standard_errors(rng):
     shifted = metrics.kid(real, rng.standard_normal((2000, 8)) + 0.3)
     assert abs(same["kid"]) < 3 * same["kid_se"] and same["blocks"] == metrics.KID_BLOCKS
     assert shifted["kid"] > 10 * shifted["kid_se"]
+
+
+def test_histogram_js_on_cases_whose_answer_is_known():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, (4000, 2))
+    assert metrics.histogram_js(a, a, -1, 1) == 0.0
+    outside, corner = np.array([[5.0, 5.0], [6.0, 9.0]]), np.array([[0.9, 0.9], [0.6, 0.99]])
+    assert metrics.histogram_js(outside, corner, -1, 1, cells=2) == 0.0  # outside counts in the edge cell
+    left, right = rng.uniform(-1, -0.5, (500, 2)), rng.uniform(0.5, 1, (500, 2))
+    assert metrics.histogram_js(left, right, -1, 1) == 1.0  # no cell shared
+    # half the fakes on the data, half elsewhere: p = (1, 0) and q = (1/2, 1/2) per pair of regions
+    half = np.concatenate([left[:250], right[:250]])
+    want = 0.5 * np.log2(1 / 0.75) + 0.5 * (0.5 * np.log2(0.5 / 0.75) + 0.5 * np.log2(0.5 / 0.25))
+    assert metrics.histogram_js(left, half, -1, 1, cells=2) == pytest.approx(want, rel=1e-12)
+    # biased above 0 for two samples of one distribution, and more so with fewer points
+    b, c = rng.standard_normal((2000, 2)), rng.standard_normal((2000, 2))
+    small = metrics.histogram_js(b[:200], c[:200], -3, 3)
+    assert 0 < metrics.histogram_js(b, c, -3, 3) < small
+    with pytest.raises(ValueError, match="histogram_js expects 2-D points"):
+        metrics.histogram_js(np.zeros((5, 3)), np.zeros((5, 3)), -1, 1)
+    with pytest.raises(ValueError, match="lo < hi"):
+        metrics.histogram_js(a, a, 1, -1)

@@ -33,7 +33,7 @@ from minigan.autograd import no_grad, tensor
 from minigan.data import TOY_DATASETS, TOY_SHAPES, modes, sample, sample_points, sample_shape
 from minigan.gan import config, trainer
 from minigan.gan.run import build_gan
-from minigan.measure.metrics import toy_quality
+from minigan.measure.metrics import histogram_js, toy_quality
 
 __all__ = ["LabError", "Session", "Sessions", "SETTINGS", "DATASETS", "check_settings", "defaults",
            "loss_defaults", "MAX_SESSIONS"]
@@ -45,7 +45,8 @@ MAX_COUNT = 100  # steps one request may ask for
 STEP_SECONDS = 1.0  # a request stops stepping after this long: a large model never holds the lab for minutes
 N_REAL = 500  # real points drawn on the page (a fixed sample)
 N_SHOWN = 480  # generated points drawn (and their arrows); a multiple of every pack size up to 6 and 8
-N_QUALITY = 2500  # samples scored by toy_quality (PacGAN's protocol)
+N_QUALITY = 2500  # samples scored by toy_quality (PacGAN's protocol) and by histogram_js
+JS_CELLS = 30  # the histograms' grid over the view, as GAN Lab's
 FIELD = 48  # D's belief is drawn on a FIELD x FIELD grid
 Z_LINES, Z_POINTS, Z_RANGE = 11, 41, 2.0  # G's map of z: lines over z in [-2, 2]^2
 HISTORY = 1000  # rows of the loss history kept; past that every other row is dropped
@@ -231,6 +232,10 @@ class Session:
         else:
             r = DRAWN_BOX
         self.box = (-r, r)
+        # JS between histograms is biased above 0: a second real sample gives the score to read it beside.
+        self.real_scored = self.data(N_QUALITY, np.random.default_rng([seed, 4]))
+        self.js_real = histogram_js(self.real_scored, self.data(N_QUALITY, np.random.default_rng([seed, 5])),
+                                    *self.box, JS_CELLS)
         self.iterations = self.d_steps = self.g_steps = 0
         self.history: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real", "d_fake")}
         self.stride, self.seen = 1, 0  # keep every stride-th row of the history
@@ -358,10 +363,13 @@ class Session:
         with backend.using_generator(self.rng):
             fake = self._shown()
             arrows = self.gan.g_direction(fake)
-            quality = None
-            if self.mixture:
-                q = toy_quality(self._generate(self.z_quality), self.settings["dataset"])
-                quality = {k: q[k] for k in ("modes_covered", "n_modes", "high_quality", "reverse_kl")}
+            scored = self._generate(self.z_quality)
+            finite = np.isfinite(scored).all()
+            quality = {"js": histogram_js(self.real_scored, scored, *self.box, JS_CELLS) if finite else None,
+                       "js_real": self.js_real, "cells": JS_CELLS, "modes": None}
+            if self.mixture and finite:
+                q = toy_quality(scored, self.settings["dataset"])
+                quality["modes"] = {k: q[k] for k in ("modes_covered", "n_modes", "high_quality", "reverse_kl")}
             out = {
                 "session": self.id, "settings": self.settings, "box": list(self.box),
                 "iterations": self.iterations, "d_steps": self.d_steps, "g_steps": self.g_steps,

@@ -428,10 +428,18 @@ function drawQuality() {
     dt.textContent = name; dd.textContent = value; dl.append(dt, dd);
   };
   const q = state && state.quality;
-  if (!q) { add("modes", `— (${state ? state.settings.dataset : "this set"} has no countable modes)`); return; }
-  add("modes covered", `${q.modes_covered} of ${q.n_modes}`);
-  add("high-quality share", `${(100 * q.high_quality).toFixed(1)}%`);
-  add("reverse KL", q.reverse_kl === null ? "∞ (no high-quality sample)" : q.reverse_kl.toFixed(3));
+  if (!q) return;
+  add(`JS divergence, ${q.cells} × ${q.cells} histograms`,
+      q.js === null ? "– (G's samples are not finite)" : `${q.js.toFixed(3)} bits`);
+  add("the same, for two real samples", `${q.js_real.toFixed(3)} bits`);
+  const m = q.modes;
+  if (!m) {
+    add("modes", `– (${state.settings.dataset} has no countable modes)`);
+    return;
+  }
+  add("modes covered", `${m.modes_covered} of ${m.n_modes}`);
+  add("high-quality share", `${(100 * m.high_quality).toFixed(1)}%`);
+  add("reverse KL", m.reverse_kl === null ? "∞ (no high-quality sample)" : m.reverse_kl.toFixed(3));
 }
 
 function draw() {
