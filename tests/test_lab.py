@@ -699,3 +699,19 @@ def test_a_student_in_a_real_browser_loads_a_recipe_is_refused_draws_and_plays(l
         assert _iterations(lab_url, sid) == last
         b.screenshot(tmp_path / "drawn.png")
     assert (tmp_path / "drawn.png").stat().st_size > 10_000
+
+
+def test_the_door_restarts_at_once_on_the_port_it_just_left():
+    """The last lab's closing connections (TIME_WAIT) do not hold its --port."""
+    proc, line = _start()
+    port = int(re.search(r":(\d+)/", line).group(1))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/api/options")
+    assert conn.getresponse().status == 200
+    conn.close()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    again, line = _start("--port", str(port))
+    again.send_signal(signal.SIGINT)
+    out, err = again.communicate(timeout=30)
+    assert line.startswith(f"minigan lab: http://127.0.0.1:{port}/") and again.returncode == 0, err

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import socket
 import sys
 import traceback
 from http import HTTPStatus
@@ -94,9 +95,13 @@ class LabServer(ThreadingHTTPServer):
     """The HTTP server with the lab's sessions. ``local``: it listens on the loopback only."""
 
     daemon_threads = True
-    allow_reuse_address = False  # a port in use must say so, not be shared
+    # SO_REUSEADDR: a lab restarted on its --port at once is not refused for the last one's closing
+    # connections. On Linux it never lets two servers listen on one port: a port in use is still refused.
+    allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], sessions: Sessions | None = None) -> None:
+        if ":" in address[0]:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.sessions = sessions or Sessions()
         self.local = address[0] in LOOPBACK
