@@ -474,7 +474,11 @@ async function start() {
     sid = state.session;
     document.body.dataset.session = sid;
     wireControls();  // only now: every control needs the session
-    if (new URLSearchParams(location.search).get("play") === "1") setPlaying(true);
+    // ?speed=N picks iterations per frame (one of the list), ?play=1 starts playing: for links and benchmarks.
+    const params = new URLSearchParams(location.search);
+    const speed = params.get("speed");
+    if ([...$("speed").options].some((o) => o.value === speed)) $("speed").value = speed;
+    if (params.get("play") === "1") setPlaying(true);
   }
 }
 
