@@ -39,7 +39,9 @@ from minigan import backend
 from minigan.data import TOY_DATASETS
 from minigan.gan import trainer
 from minigan.lab import session as lab
-from minigan.lab.session import LabError, Sessions
+from minigan.lab import settings as lab_settings
+from minigan.lab.session import Sessions
+from minigan.lab.settings import LabError
 
 __all__ = ["LabServer", "make_server", "STATIC", "FILES", "MAX_BODY", "LOOPBACK"]
 
@@ -68,15 +70,16 @@ _HEADERS = {
 def options() -> dict[str, Any]:
     """What the page needs to build its form: every setting, the data sets, the losses and their recipes."""
     settings = {}
-    for key, s in lab.SETTINGS.items():
+    for key, s in lab_settings.SETTINGS.items():
         settings[key] = {"label": s.label, "kind": s.kind, "default": s.default, "low": s.low, "high": s.high,
                          "choices": list(s.choices), "help": s.help, "accepts": s.describe()}
     return {
-        "settings": settings, "datasets": list(lab.DATASETS), "mixtures": list(TOY_DATASETS),
+        "settings": settings, "datasets": list(lab_settings.DATASETS), "mixtures": list(TOY_DATASETS),
         "losses": {name: loss.description for name, loss in trainer.LOSSES.items()},
-        "recipes": {d: {name: lab.loss_defaults(name, d) for name in trainer.LOSSES} for d in ("ring8", "grid25")},
-        "backend": backend.current().name, "max_count": lab.MAX_COUNT, "max_points": lab.MAX_POINTS,
-        "drawn_box": lab.DRAWN_BOX,
+        "recipes": {d: {name: lab_settings.loss_defaults(name, d) for name in trainer.LOSSES}
+                    for d in ("ring8", "grid25")},
+        "backend": backend.current().name, "max_count": lab.MAX_COUNT, "max_points": lab_settings.MAX_POINTS,
+        "drawn_box": lab_settings.DRAWN_BOX,
     }
 
 
@@ -257,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         sessions = self.server.sessions
         if path == "/api/session":
-            settings = lab.check_settings(body.get("settings", {}))
+            settings = lab_settings.check_settings(body.get("settings", {}))
             with sessions.lock:
                 return HTTPStatus.CREATED, sessions.create(settings).state()
         m = _SESSION.match(path)
@@ -270,16 +273,16 @@ class Handler(BaseHTTPRequestHandler):
                 return HTTPStatus.OK, {"closed": True}
             session = sessions.get(sid)
             if action == "settings":
-                session = sessions.replace(sid, lab.check_settings(body.get("settings", {}), session.settings))
+                session = sessions.replace(sid, lab_settings.check_settings(body.get("settings", {}), session.settings))
             elif action == "reset":
                 session = sessions.replace(sid, session.settings)
             else:
                 kind, count = body.get("kind", "iteration"), body.get("count", 1)
                 if kind not in ("iteration", "d", "g"):
-                    raise LabError(f"a step's `kind` must be iteration, d or g, got {lab._show(kind)}.")
+                    raise LabError(f"a step's `kind` must be iteration, d or g, got {lab_settings._show(kind)}.")
                 if not (isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= lab.MAX_COUNT):
                     raise LabError(f"a step's `count` must be a whole number from 1 to {lab.MAX_COUNT}, "
-                                   f"got {lab._show(count)}.")
+                                   f"got {lab_settings._show(count)}.")
                 try:
                     taken = session.step(kind, count)
                 except LabError as e:  # a NaN stopped it: the steps before it stand, and the page redraws them
