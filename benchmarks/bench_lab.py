@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| path | iterations | seconds | iterations/s |")
     print("|---|---|---|---|")
     for name, done, secs in rows:
-        print(f"| {name} | {done} | {secs:.1f} | {done / secs:.1f} |")
+        print(f"| {name} | {done} | {secs:.2f} | {done / secs:.1f} |")
     return 0
 
 

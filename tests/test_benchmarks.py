@@ -297,5 +297,6 @@ def test_bench_lab_quick_prints_a_row_for_every_path():
                      "the API at the page's pace (5 per frame, a frame per 100 ms)"]
     for r in rows:
         done, secs, rate = (float(c) for c in r.strip("|").split("|")[1:])
-        assert done >= 1 and secs >= 0.5 and rate == pytest.approx(done / secs, rel=0.05, abs=0.1)
+        # the seconds are printed to 0.01 s, the rate to 0.1: their quotient agrees up to that rounding
+        assert done >= 1 and secs >= 0.5 and rate == pytest.approx(done / secs, rel=0.006 / secs, abs=0.06)
     assert "the browser row is left out" in proc.stdout and "its row is left out" in proc.stdout
