@@ -31,9 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def _args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=10.0, help="how long each row is measured")
@@ -58,11 +55,11 @@ def _timed(fn, seconds: float) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    for var in THREAD_VARS:  # before NumPy (and PyTorch) load their thread pools
-        os.environ[var] = str(args.threads)
+    from benchmarks import harness  # imports no NumPy: the thread counts can still be set
+
+    os.environ.update(harness.thread_env(args.threads))  # before NumPy (and PyTorch) load their thread pools
     import json
 
-    from benchmarks import harness
     from minigan.lab import server as lab_server
     from minigan.lab import session as lab
 
@@ -70,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, int, float]] = []
 
     s = lab.Session(settings)
-    rows.append(("GAN.train_step alone (no server, no views)", *_timed(lambda: s.step("iteration", 1) or 1,
+    rows.append(("GAN.train_step alone (no server, no views)", *_timed(lambda: s.step("iteration", 1),
                                                                           args.seconds)))
 
     if not args.no_torch and harness.have_torch():

@@ -175,7 +175,7 @@ class GAN:
         """z ~ p_z = N(0, I): (n, z_dim) in G's dtype (float32; float64 in checks). Every z of the
         project comes from here: the steps' (the backend's seeded generator), a run's fixed grid and
         ``sample``'s (a ``generator`` of their own, so they never disturb the training's stream)."""
-        return randn(n, self.z_dim, dtype=next(iter(self.G.parameters())).dtype, generator=generator)
+        return randn(n, self.z_dim, dtype=self.dtype, generator=generator)
 
     def sample_labels(self, n: int) -> Any:
         """Labels for fakes of a conditional GAN, uniform over the classes: (n,) int64 on the backend."""
@@ -326,7 +326,7 @@ class GAN:
         ``d_probability`` of each x_i (P(real) for the BCE losses, the raw score otherwise). A packed D
         (PacGAN) judges m samples at once; its belief about x_i is its output on m copies of x_i.
         """
-        x = np.asarray(backend.to_numpy(x), dtype=self._dtype())
+        x = np.asarray(backend.to_numpy(x), dtype=self.dtype)
         pack = getattr(self.D, "pack", 1)
         if pack > 1:
             x = np.repeat(x, pack, axis=0)
@@ -341,15 +341,17 @@ class GAN:
         pull of its own sample's term, whatever M. A G step moves G(z_i) along row i (through G's
         Jacobian, to first order): GAN Lab's arrows. Unconditional GANs; M a multiple of the pack.
         """
-        x = Tensor(backend.current().asarray(np.asarray(backend.to_numpy(fake), dtype=self._dtype())))
+        x = Tensor(backend.current().asarray(np.asarray(backend.to_numpy(fake), dtype=self.dtype)))
         x.requires_grad_()
         with frozen(self.D), evaluating(self.D):
             out = self._D(x, None)
             (g,) = grad(self.loss.g(out), [x])
         return backend.to_numpy(g.data) * -float(out.shape[0])
 
-    def _dtype(self) -> Any:
-        return backend.to_numpy(next(iter(self.G.parameters())).data[:0]).dtype
+    @property
+    def dtype(self) -> Any:
+        """G's parameters' dtype, which z and the points given to D take: float32 (float64 in checks)."""
+        return next(iter(self.G.parameters())).dtype
 
     # ---- checkpoints
 

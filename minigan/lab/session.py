@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from minigan import backend
-from minigan.autograd import no_grad, tensor
+from minigan.autograd import tensor
 from minigan.data import TOY_DATASETS, TOY_SHAPES, modes, sample, sample_points, sample_shape
 from minigan.gan import config, trainer
 from minigan.gan.run import build_gan
@@ -72,7 +72,6 @@ class Session:
     def __init__(self, settings: dict[str, Any], sid: str | None = None) -> None:
         self.id = sid or secrets.token_hex(8)
         self.settings = settings
-        self.last_used = time.monotonic()
         s = settings
         seed = s["seed"]
         cfg = config.resolve({
@@ -89,6 +88,7 @@ class Session:
         fixed = np.random.default_rng([seed, 2])  # the fixed z of the views, a stream of its own
         self.z_shown = self.gan.sample_z(N_SHOWN, generator=fixed)
         self.z_quality = self.gan.sample_z(N_QUALITY, generator=fixed)
+        self.points = np.asarray(s["points"], dtype=np.float64).reshape(-1, 2)  # the drawn set, once
         self.real = self.data(N_REAL, np.random.default_rng([seed, 3]))
         self.mixture = s["dataset"] in TOY_DATASETS
         if s["dataset"] == "grid25":
@@ -112,7 +112,7 @@ class Session:
             return sample(name, n, rng)
         if name in TOY_SHAPES:
             return sample_shape(name, n, rng)
-        return sample_points(np.asarray(self.settings["points"]), n, rng)
+        return sample_points(self.points, n, rng)
 
     def _batches(self):
         while True:
@@ -180,7 +180,6 @@ class Session:
                          "source": textwrap.dedent(source).rstrip() + "\n"}
         return out
 
-
     def _generate(self, z: Any) -> np.ndarray:
         return backend.to_numpy(self.gan.generate(z).data)
 
@@ -188,7 +187,6 @@ class Session:
         """How G bends z: for z of 2 or more dimensions, the lines of a grid over z in [-2, 2]^2 (the
         first two coordinates; the others 0: a slice) mapped by G; for 1-D z, the curve G(z), z in [-3, 3]."""
         zd = self.gan.z_dim
-        dtype = self.gan._dtype()
         if zd == 1:
             z = np.linspace(-3.0, 3.0, 4 * Z_POINTS)[:, None]
             lines = [z]
@@ -200,7 +198,7 @@ class Session:
                     z = np.zeros((Z_POINTS, zd))
                     z[:, axis], z[:, 1 - axis] = t, c
                     lines.append(z)
-        flat = np.concatenate(lines).astype(dtype)
+        flat = np.concatenate(lines).astype(self.gan.dtype)
         x = self._generate(tensor(backend.current().asarray(flat)))
         per = len(lines[0])
         kind = "curve" if zd == 1 else ("grid" if zd == 2 else "slice")
@@ -218,31 +216,26 @@ class Session:
         return {"n": FIELD, "values": _rounded(values, 3), "probability": probability, "min": lo, "max": hi,
                 "label": "D(x) = P(real)" if probability else f"{self.settings['loss']} critic's score D(x)"}
 
-    @no_grad()
-    def _shown(self) -> np.ndarray:
-        return self._generate(self.z_shown)
-
     def state(self) -> dict[str, Any]:
         """Everything the page draws, as JSON-ready values."""
-        with backend.using_generator(self.rng):
-            fake = self._shown()
-            arrows = self.gan.g_direction(fake)
-            scored = self._generate(self.z_quality)
-            finite = np.isfinite(scored).all()
-            quality = {"js": histogram_js(self.real_scored, scored, *self.box, JS_CELLS) if finite else None,
-                       "js_real": self.js_real, "cells": JS_CELLS, "modes": None}
-            if self.mixture and finite:
-                q = toy_quality(scored, self.settings["dataset"])
-                quality["modes"] = {k: q[k] for k in ("modes_covered", "n_modes", "high_quality", "reverse_kl")}
-            out = {
-                "session": self.id, "settings": self.settings, "box": list(self.box),
-                "iterations": self.iterations, "d_steps": self.d_steps, "g_steps": self.g_steps,
-                "real": _rounded(self.real, 3), "fake": _rounded(fake, 3), "arrows": _rounded(arrows, 4),
-                "field": self.field(), "z_map": self.z_map(), "quality": quality,
-                "history": {**{k: list(v) for k, v in self.history.items()}, "stride": self.stride},
-                "backend": backend.current().name,
-            }
-        return out
+        # Nothing here draws a random number: reading the state never moves the game's stream.
+        fake = self._generate(self.z_shown)
+        scored = self._generate(self.z_quality)
+        finite = np.isfinite(scored).all()
+        quality = {"js": histogram_js(self.real_scored, scored, *self.box, JS_CELLS) if finite else None,
+                   "js_real": self.js_real, "cells": JS_CELLS, "modes": None}
+        if self.mixture and finite:
+            q = toy_quality(scored, self.settings["dataset"])
+            quality["modes"] = {k: q[k] for k in ("modes_covered", "n_modes", "high_quality", "reverse_kl")}
+        return {
+            "session": self.id, "settings": self.settings, "box": list(self.box),
+            "iterations": self.iterations, "d_steps": self.d_steps, "g_steps": self.g_steps,
+            "real": _rounded(self.real, 3), "fake": _rounded(fake, 3),
+            "arrows": _rounded(self.gan.g_direction(fake), 4),
+            "field": self.field(), "z_map": self.z_map(), "quality": quality,
+            "history": {**{k: list(v) for k, v in self.history.items()}, "stride": self.stride},
+            "backend": backend.current().name,
+        }
 
 
 class Sessions:
@@ -287,8 +280,7 @@ class Sessions:
             raise LabError("this session has ended (the lab keeps the "
                            f"{self.limit} most recently used, and forgets all when it restarts): "
                            "reload the page to start a new one.", status=404)
-        self._sessions.move_to_end(sid)
-        session.last_used = time.monotonic()
+        self._sessions.move_to_end(sid)  # the least recently used is the first to go
         return session
 
     def close(self, sid: str) -> None:
